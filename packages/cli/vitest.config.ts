@@ -1,0 +1,3 @@
+import { packageTests } from '../../tools/vitest.shared';
+
+export default packageTests(import.meta.dirname);

@@ -1,0 +1,38 @@
+import type {
+  ModelInfo,
+  ProviderDescriptor,
+  RetryPolicy,
+  TimeoutsMs,
+} from '../descriptor/types.js';
+
+/**
+ * A route after config resolution: everything a request needs, with precedence applied field by
+ * field (route > provider instance > config-wide > descriptor > Sluice defaults).
+ */
+export interface ResolvedRoute {
+  name: string;
+  /** Provider instance key in the config (e.g. `glm`). */
+  instance: string;
+  provider: ProviderDescriptor;
+  model: string;
+  /** Undefined when the model is not in the provider's catalog. */
+  modelInfo: ModelInfo | undefined;
+  /** Full chat completions URL. */
+  url: string;
+  endpointName: string | undefined;
+  /** The resolved key; never printed, never serialized. Undefined when missing. */
+  apiKey: string | undefined;
+  /** Where the key came from, for messages: `env:ZHIPU_API_KEY`, `literal`, or undefined. */
+  apiKeySource: string | undefined;
+  /** Env vars that were tried when no key was found. */
+  apiKeyEnvTried: string[];
+  headers: Record<string, string>;
+  maxConcurrency: number;
+  /** One budget per key; derived from instance + credential fingerprint (+ model when scoped so). */
+  budgetKey: string;
+  timeouts: TimeoutsMs;
+  retry: RetryPolicy;
+  /** Route names to try, in order, on a retryable failure before any output. */
+  fallbacks: string[];
+  providerOptions: Record<string, unknown>;
+}

@@ -1,0 +1,14 @@
+/**
+ * @sluice/core: provider descriptors, route config, the lease budget, the middleware pipeline,
+ * streaming transport, SSE chat events, retries, timeouts and the router.
+ */
+export * from './errors/sluice-error.js';
+export * from './errors/redact.js';
+export type * from './events/chat-events.js';
+export type * from './events/chat-request.js';
+export type * from './budget/types.js';
+export type * from './descriptor/types.js';
+export type * from './config/resolved-route.js';
+export type * from './pipeline/types.js';
+export type * from './router/router-events.js';
+export type * from './router/types.js';
