@@ -9,6 +9,15 @@ import { defineConfig } from 'vitest/config';
 export function packageTests(packageDir: string, overrides: { testTimeout?: number } = {}) {
   const name = basename(packageDir);
   return defineConfig({
+    resolve: {
+      // Tests run against the workspace's sources, not stale builds: `@sluice/x` and
+      // `@sluice/x/sub` resolve to packages/x/src. Code run in real workers and child processes
+      // loads the built dist instead, which nx builds before every test run.
+      alias: [
+        { find: /^@sluice\/([a-z-]+)$/, replacement: resolve(packageDir, '../$1/src/index.ts') },
+        { find: /^@sluice\/([a-z-]+)\/(.+)$/, replacement: resolve(packageDir, '../$1/src/$2.ts') },
+      ],
+    },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       environment: 'node',

@@ -1,0 +1,2 @@
+// Public exports of the budget area; owned by whoever builds budget.
+export {};

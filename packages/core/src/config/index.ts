@@ -1,0 +1,2 @@
+// Public exports of the config area; owned by whoever builds config.
+export {};

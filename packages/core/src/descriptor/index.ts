@@ -1,0 +1,2 @@
+// Public exports of the descriptor area; owned by whoever builds descriptor.
+export {};

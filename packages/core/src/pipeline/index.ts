@@ -1,0 +1,2 @@
+// Public exports of the pipeline area; owned by whoever builds pipeline.
+export {};

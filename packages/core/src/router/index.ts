@@ -1,0 +1,2 @@
+// Public exports of the router area; owned by whoever builds router.
+export {};

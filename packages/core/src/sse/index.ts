@@ -1,0 +1,2 @@
+// Public exports of the sse area; owned by whoever builds sse.
+export {};

@@ -1,0 +1,2 @@
+// Public exports of the transport area; owned by whoever builds transport.
+export {};
