@@ -8,6 +8,12 @@ export interface AcquireOptions {
   session?: string;
   /** Maximum wait in the queue, in ms; rejects with a `queue-timeout` SluiceError. 0 = none. */
   timeoutMs?: number;
+  /**
+   * Called once, synchronously inside `acquire()`, when the waiter has to queue (no free lease,
+   * a cooldown, or earlier waiters). Not called on the fast path. Lets a caller publish a
+   * `queued` telemetry event without guessing from counts.
+   */
+  onQueued?: () => void;
 }
 
 /** One unit of a budget. Held from send until the response body ended, failed or was cancelled. */
