@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import zhipuDefault, { createZhipuProvider, findZhipuModel, provider } from './index.js';
+
+describe('the zhipu descriptor', () => {
+  it('is both the default and the named `provider` export', () => {
+    expect(zhipuDefault).toBe(provider);
+    expect(provider.id).toBe('zhipu');
+  });
+
+  it('answers to the GLM aliases', () => {
+    expect(provider.aliases).toEqual(['zai', 'z.ai', 'glm', 'zhipuai', 'bigmodel']);
+  });
+
+  it('has the four public endpoints, coding by default, with the chat path', () => {
+    expect(provider.endpoints).toEqual({
+      coding: 'https://api.z.ai/api/coding/paas/v4',
+      'coding-cn': 'https://open.bigmodel.cn/api/coding/paas/v4',
+      general: 'https://api.z.ai/api/paas/v4',
+      'general-cn': 'https://open.bigmodel.cn/api/paas/v4',
+    });
+    expect(provider.defaultEndpoint).toBe('coding');
+    expect(provider.chatPath).toBe('/chat/completions');
+    expect(provider.wireFormat).toBe('openai-chat');
+  });
+
+  it('reads the key from ZHIPU_API_KEY, ZAI_API_KEY, GLM_API_KEY and sends it as is', () => {
+    expect(provider.auth.type).toBe('bearer');
+    expect(provider.auth.envVars).toEqual(['ZHIPU_API_KEY', 'ZAI_API_KEY', 'GLM_API_KEY']);
+    expect(provider.auth.credential).toBeUndefined();
+  });
+
+  it('caps in-flight requests at 3 and uses GLM-sized timeouts', () => {
+    expect(provider.maxConcurrency).toBe(3);
+    expect(provider.timeouts.headersMs).toBe(45_000);
+    expect(provider.timeouts.totalMs).toBe(30 * 60_000);
+    // Longer than GLM's silent thinking phases (90-120 s) with room to spare.
+    expect(provider.timeouts.idleMs).toBeGreaterThanOrEqual(240_000);
+  });
+
+  it('wires the classifier, finish mapping and request transform', () => {
+    expect(
+      provider.classify?.({
+        status: 429,
+        headers: new Headers(),
+        body: { error: { code: 1302, message: '' } },
+        bodyText: '',
+      })?.kind,
+    ).toBe('rate-limit');
+    expect(provider.mapFinishReason?.('sensitive')).toEqual({ reason: 'content-filter' });
+    expect(
+      provider.transformRequest?.({ temperature: 5 }, { model: 'glm-4.6', providerOptions: {} })
+        .temperature,
+    ).toBe(1);
+  });
+});
+
+describe('createZhipuProvider', () => {
+  it('signedToken: true turns id.secret keys into signed JWTs', () => {
+    const signed = createZhipuProvider({ signedToken: true });
+    const token = signed.auth.credential?.('abc.def-secret-value', 1_000);
+    expect(token?.split('.')).toHaveLength(3);
+    expect(token).not.toContain('def-secret-value');
+  });
+
+  it('overrides merge over the defaults', () => {
+    const custom = createZhipuProvider({
+      maxConcurrency: 1,
+      timeouts: { idleMs: 600_000 },
+      defaultEndpoint: 'general-cn',
+    });
+    expect(custom.maxConcurrency).toBe(1);
+    expect(custom.timeouts).toEqual({ headersMs: 45_000, idleMs: 600_000, totalMs: 1_800_000 });
+    expect(custom.defaultEndpoint).toBe('general-cn');
+    expect(provider.timeouts.idleMs).not.toBe(600_000);
+  });
+
+  it('rejects a default endpoint that does not exist, naming the choices', () => {
+    expect(() => createZhipuProvider({ defaultEndpoint: 'moon' })).toThrow(
+      /moon.*coding, coding-cn/,
+    );
+  });
+});
+
+describe('the catalog', () => {
+  const text = [
+    'glm-4.5',
+    'glm-4.5-air',
+    'glm-4.6',
+    'glm-4.7',
+    'glm-5',
+    'glm-5-turbo',
+    'glm-5.1',
+    'glm-5.2',
+  ];
+
+  it.each(text)('%s is a coding-plan text model with reasoning and tools', (id) => {
+    const model = findZhipuModel(id);
+    expect(model?.capabilities).toMatchObject({ reasoning: true, tools: true, vision: false });
+    expect(model?.plans).toContain('coding');
+    expect(model?.contextWindow).toBeGreaterThanOrEqual(128_000);
+    expect(model?.maxOutputTokens).toBeLessThan(model?.contextWindow ?? 0);
+  });
+
+  it.each(['glm-4.5v', 'glm-4.6v'])('%s is a vision model', (id) => {
+    expect(findZhipuModel(id)?.capabilities.vision).toBe(true);
+  });
+
+  it('GLM-4.6 has the 200K window that GLM-4.5 lacks', () => {
+    expect(findZhipuModel('glm-4.6')?.contextWindow).toBe(204_800);
+    expect(findZhipuModel('glm-4.5')?.contextWindow).toBe(131_072);
+  });
+
+  it('finds models case-insensitively and returns undefined for unknown ones', () => {
+    expect(findZhipuModel('GLM-4.6')?.id).toBe('glm-4.6');
+    expect(findZhipuModel('gpt-4o')).toBeUndefined();
+  });
+});

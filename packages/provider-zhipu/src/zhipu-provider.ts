@@ -1,0 +1,114 @@
+import type { ProviderDescriptor, RetryPolicy, TimeoutsMs } from '@sluice/core';
+import { classifyZhipuError, ZHIPU_ENV_VARS } from './classify-zhipu-error.js';
+import { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
+import { createSignedTokenCredential } from './signed-token.js';
+import { transformZhipuRequest } from './transform-zhipu-request.js';
+import { zhipuCatalog } from './zhipu-catalog.js';
+
+/**
+ * The four public GLM base URLs. `coding` serves GLM Coding Plan keys (international), `coding-cn`
+ * the same plan on the mainland platform; `general` and `general-cn` are pay-as-you-go. A Coding
+ * Plan key on a `general` endpoint fails with 1113 (arrears).
+ */
+export const ZHIPU_ENDPOINTS = {
+  coding: 'https://api.z.ai/api/coding/paas/v4',
+  'coding-cn': 'https://open.bigmodel.cn/api/coding/paas/v4',
+  general: 'https://api.z.ai/api/paas/v4',
+  'general-cn': 'https://open.bigmodel.cn/api/paas/v4',
+} as const;
+
+/** Names of {@link ZHIPU_ENDPOINTS}. */
+export type ZhipuEndpointName = keyof typeof ZHIPU_ENDPOINTS;
+
+/**
+ * Default in-flight cap. The Coding Plan advertises 10 concurrent requests, but sustained SSE
+ * streams stall beyond about 3: with a parent and three sub-agents streaming at once, the fourth
+ * request waits 45 s with no response headers and then fails. 3 is the ceiling observed to hold.
+ */
+export const ZHIPU_DEFAULT_MAX_CONCURRENCY = 3;
+
+/**
+ * Default phase deadlines.
+ *
+ * - headers 45 s: past the concurrency ceiling GLM accepts the connection and sends no headers;
+ *   45 s is how long a stalled request was seen to hang before the server gave up on it, so
+ *   waiting longer only holds a lease for nothing.
+ * - idle 300 s: GLM thinks in silence, 90-120 s before or inside reasoning with no bytes at all.
+ *   300 s is 2.5 times the longest pause seen, so a thinking phase never trips it while a dead
+ *   stream is still noticed within minutes.
+ * - total 30 min: long agentic answers with 128K output tokens stream for many minutes.
+ */
+export const ZHIPU_DEFAULT_TIMEOUTS: Partial<TimeoutsMs> = {
+  headersMs: 45_000,
+  idleMs: 300_000,
+  totalMs: 1_800_000,
+};
+
+/** Default retry policy: the core's, with a longer backoff cap since 1302 clears in seconds. */
+export const ZHIPU_DEFAULT_RETRY: Partial<RetryPolicy> = {
+  maxAttempts: 4,
+  baseDelayMs: 1_000,
+  maxDelayMs: 20_000,
+};
+
+/** Options of {@link createZhipuProvider}. Everything is optional. */
+export interface ZhipuProviderOptions {
+  /**
+   * Send a signed HS256 token instead of the raw key (keys of the form `id.secret`). Off by
+   * default: both api.z.ai and open.bigmodel.cn accept the raw key as a bearer token.
+   */
+  signedToken?: boolean;
+  /** Lifetime of each signed token in ms. Default 30 min. */
+  signedTokenTtlMs?: number;
+  maxConcurrency?: number;
+  defaultEndpoint?: ZhipuEndpointName | (string & {});
+  /** Extra or replaced endpoints, merged over {@link ZHIPU_ENDPOINTS}. */
+  endpoints?: Record<string, string>;
+  defaultModel?: string;
+  timeouts?: Partial<TimeoutsMs>;
+  retry?: Partial<RetryPolicy>;
+}
+
+/**
+ * Builds the Zhipu GLM descriptor. With no options it is the package's default export.
+ *
+ * @throws TypeError when `defaultEndpoint` names no endpoint.
+ */
+export function createZhipuProvider(options: ZhipuProviderOptions = {}): ProviderDescriptor {
+  const endpoints: Record<string, string> = { ...ZHIPU_ENDPOINTS, ...options.endpoints };
+  const defaultEndpoint = options.defaultEndpoint ?? 'coding';
+  if (!(defaultEndpoint in endpoints)) {
+    throw new TypeError(
+      `zhipu: defaultEndpoint "${defaultEndpoint}" is not one of ${Object.keys(endpoints).join(', ')}.`,
+    );
+  }
+
+  return {
+    id: 'zhipu',
+    displayName: 'Zhipu GLM (Z.ai / BigModel)',
+    aliases: ['zai', 'z.ai', 'glm', 'zhipuai', 'bigmodel'],
+    wireFormat: 'openai-chat',
+    endpoints,
+    defaultEndpoint,
+    chatPath: '/chat/completions',
+    auth: {
+      type: 'bearer',
+      envVars: [...ZHIPU_ENV_VARS],
+      ...(options.signedToken
+        ? { credential: createSignedTokenCredential({ ttlMs: options.signedTokenTtlMs }) }
+        : {}),
+    },
+    catalog: zhipuCatalog,
+    defaultModel: options.defaultModel ?? 'glm-4.6',
+    maxConcurrency: options.maxConcurrency ?? ZHIPU_DEFAULT_MAX_CONCURRENCY,
+    budgetScope: 'instance',
+    timeouts: { ...ZHIPU_DEFAULT_TIMEOUTS, ...options.timeouts },
+    retry: { ...ZHIPU_DEFAULT_RETRY, ...options.retry },
+    classify: classifyZhipuError,
+    mapFinishReason: mapZhipuFinishReason,
+    transformRequest: transformZhipuRequest,
+  };
+}
+
+/** The Zhipu GLM descriptor with its defaults; what `use: '@sluice/provider-zhipu'` loads. */
+export const provider: ProviderDescriptor = createZhipuProvider();
