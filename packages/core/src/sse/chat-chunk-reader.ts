@@ -1,0 +1,164 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import type { ChatEvent, FinishReason, Usage } from '../events/chat-events.js';
+import { errorFromFrame, isErrorBody, type ErrorFrameOptions } from './error-frame.js';
+import {
+  normalizeFinishReason,
+  type NormalizeFinishReasonOptions,
+} from './normalize-finish-reason.js';
+import { readUsage } from './read-usage.js';
+import { describeSource } from './source-context.js';
+import { ToolCallAssembler } from './tool-call-assembler.js';
+
+/** Identity of a response as its first chunk names it. */
+export interface ResponseMetadata {
+  id?: string;
+  /** The model that answered; may be a newer build than the one requested. */
+  model?: string;
+  /** Unix seconds, as the provider sent it. */
+  created?: number;
+}
+
+/** Options shared by the streaming and the non-streaming reader. */
+export interface ChatChunkReaderOptions extends ErrorFrameOptions, NormalizeFinishReasonOptions {
+  /**
+   * Called once, before the first event of the response is handed out, with the id and model the
+   * response named (the router puts them on its `start` event).
+   */
+  onMetadata?: ((metadata: ResponseMetadata) => void) | undefined;
+}
+
+type Fields = Record<string, unknown>;
+
+/**
+ * Reads OpenAI-format completion chunks (streamed `delta`s, or a whole `message`) into chat
+ * events, loosely: unknown fields are ignored, unknown finish reasons go through
+ * `mapFinishReason`, and nothing is validated beyond the fields it reads. This is the hot path of
+ * every stream, so it is a plain class walking plain objects: no schema, no per-chunk closures.
+ *
+ * Only choice 0 is read; requests with `n > 1` are not supported.
+ */
+export class ChatChunkReader {
+  /** Set once a chunk carried a non-empty `finish_reason`. */
+  rawFinishReason: string | null = null;
+  finishReason: FinishReason | undefined;
+  /** The last usage object seen; providers send it with the finish chunk or in a chunk of its own. */
+  usage: Usage | undefined;
+  metadata: ResponseMetadata | undefined;
+  private readonly toolCalls = new ToolCallAssembler();
+
+  constructor(private readonly options: ChatChunkReaderOptions) {}
+
+  /**
+   * Reads one parsed chunk, pushing its events onto `out`. A value that is not an object becomes
+   * an `error` event carrying `rawText`.
+   *
+   * @throws SluiceError when the chunk is an error body or its finish reason maps to an error.
+   */
+  read(chunk: unknown, rawText: string, out: ChatEvent[], whole = false): void {
+    if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) {
+      out.push(malformedChunk(rawText, this.options, 'it is not a JSON object'));
+      return;
+    }
+    const fields = chunk as Fields;
+    if (isErrorBody(fields)) throw errorFromFrame(fields, rawText, this.options);
+    if (this.metadata === undefined) this.readMetadata(fields);
+
+    if (fields.usage !== undefined && fields.usage !== null) {
+      const usage = readUsage(fields.usage);
+      if (usage !== undefined) this.usage = usage;
+    }
+
+    const choices = fields.choices;
+    if (!Array.isArray(choices)) return;
+    for (let i = 0; i < choices.length; i++) {
+      const choice: unknown = choices[i];
+      if (typeof choice !== 'object' || choice === null) continue;
+      const choiceFields = choice as Fields;
+      const index = choiceFields.index;
+      if (index !== undefined && index !== 0 && index !== null) continue;
+
+      const delta = whole ? choiceFields.message : choiceFields.delta;
+      if (typeof delta === 'object' && delta !== null) this.readDelta(delta as Fields, out, whole);
+
+      const finishReason = choiceFields.finish_reason;
+      if (typeof finishReason === 'string' && finishReason !== '') {
+        this.rawFinishReason = finishReason;
+        this.finishReason = normalizeFinishReason(finishReason, this.options);
+      }
+    }
+  }
+
+  /** Pushes the assembled `tool-call` events and then the one `finish` event onto `out`. */
+  finish(out: ChatEvent[]): void {
+    this.toolCalls.drain(out);
+    const event: ChatEvent & { type: 'finish' } = {
+      type: 'finish',
+      reason: this.finishReason ?? 'other',
+      rawReason: this.rawFinishReason,
+    };
+    if (this.usage !== undefined) event.usage = this.usage;
+    out.push(event);
+  }
+
+  private readDelta(delta: Fields, out: ChatEvent[], whole: boolean): void {
+    // GLM and DeepSeek name it reasoning_content; OpenRouter and vLLM name it reasoning.
+    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    if (typeof reasoning === 'string' && reasoning !== '') {
+      out.push({ type: 'reasoning-delta', text: reasoning });
+    }
+
+    const content = delta.content;
+    if (typeof content === 'string') {
+      if (content !== '') out.push({ type: 'text-delta', text: content });
+    } else if (Array.isArray(content)) {
+      const text = textOfParts(content);
+      if (text !== '') out.push({ type: 'text-delta', text });
+    }
+
+    const toolCalls = delta.tool_calls;
+    if (Array.isArray(toolCalls)) {
+      for (let i = 0; i < toolCalls.length; i++) this.toolCalls.add(toolCalls[i], out, whole);
+    }
+  }
+
+  private readMetadata(fields: Fields): void {
+    const metadata: ResponseMetadata = {};
+    if (typeof fields.id === 'string') metadata.id = fields.id;
+    if (typeof fields.model === 'string') metadata.model = fields.model;
+    if (typeof fields.created === 'number') metadata.created = fields.created;
+    if (metadata.id === undefined && metadata.model === undefined) return;
+    this.metadata = metadata;
+    this.options.onMetadata?.(metadata);
+  }
+}
+
+/** The non-fatal `error` event for one chunk that could not be read. */
+export function malformedChunk(
+  rawText: string,
+  options: ChatChunkReaderOptions,
+  why: string,
+): ChatEvent {
+  const error = new SluiceError({
+    kind: 'provider',
+    retryable: false,
+    message: `${describeSource(options)} contained a chunk that was skipped because ${why}.`,
+    phase: 'stream',
+    route: options.route,
+    providerId: options.providerId,
+    status: 200,
+  });
+  return { type: 'error', error, raw: rawText };
+}
+
+// Some OpenAI-compatible servers send content as an array of parts rather than a string.
+function textOfParts(parts: unknown[]): string {
+  let text = '';
+  for (const part of parts) {
+    if (typeof part === 'string') text += part;
+    else if (typeof part === 'object' && part !== null) {
+      const value = (part as Fields).text;
+      if (typeof value === 'string') text += value;
+    }
+  }
+  return text;
+}

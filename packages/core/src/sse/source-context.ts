@@ -1,0 +1,17 @@
+/** Where a response came from, for error messages and error fields. */
+export interface SourceContext {
+  /** Route name, copied into every error. */
+  route?: string | undefined;
+  /** Provider id, copied into every error. */
+  providerId?: string | undefined;
+}
+
+/** `The response of route "glm" (provider zhipu)`, or as much of it as is known. */
+export function describeSource(context: SourceContext): string {
+  const parts: string[] = [];
+  if (context.route !== undefined) parts.push(`route "${context.route}"`);
+  if (context.providerId !== undefined) parts.push(`provider ${context.providerId}`);
+  if (parts.length === 0) return 'The response';
+  if (parts.length === 1) return `The response of ${parts[0]}`;
+  return `The response of ${parts[0]} (${parts[1]})`;
+}
