@@ -1,2 +1,5 @@
-// Public exports of the pipeline area; owned by whoever builds pipeline.
-export {};
+// Public exports of the pipeline area.
+export { composeMiddleware } from './compose-middleware.js';
+export { createBudgetMiddleware, type BudgetMiddlewareOptions } from './budget-middleware.js';
+export { holdLeaseUntilEnd, type HoldLeaseOptions } from './hold-lease-until-end.js';
+export { wrapResponseBody } from './wrap-response-body.js';

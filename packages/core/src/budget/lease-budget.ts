@@ -1,0 +1,501 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import { FairQueue, type Lane } from './fair-queue.js';
+import type { AcquireOptions, Budget, BudgetEventMap, BudgetEventName, Lease } from './types.js';
+
+/** Options of {@link createLeaseBudget}. */
+export interface LeaseBudgetOptions {
+  /** The budget key, used in events and error messages (e.g. `glm:ab12cd`). */
+  key: string;
+  /** Leases that may be held at once; an integer >= 0, where 0 means no cap (still counted). */
+  limit: number;
+}
+
+/**
+ * Creates the in-process lease budget (backend `memory`): a bounded in-flight count with a fair
+ * queue. Waiters are served by priority class (higher first), round-robin over sessions inside a
+ * class, FIFO inside a session. An aborted or timed-out waiter leaves the queue at once and never
+ * holds a lease.
+ *
+ * @example
+ * ```ts
+ * const budget = createLeaseBudget({ key: 'glm', limit: 3 });
+ * const lease = await budget.acquire({ signal, session: 'root', priority: 10 });
+ * try { await stream(); } finally { lease.release(); }
+ * ```
+ *
+ * @throws SluiceError kind `config` when `key` is empty or `limit` is not an integer >= 0.
+ */
+export function createLeaseBudget(options: LeaseBudgetOptions): Budget {
+  return new LeaseBudget(options.key, options.limit);
+}
+
+type Listener<E extends BudgetEventName> = (payload: BudgetEventMap[E]) => void;
+type ListenerTable = { [E in BudgetEventName]: Listener<E>[] };
+
+/**
+ * A queued acquire. Kept deliberately small (see the bench: bytes per queued waiter): only the
+ * queue links, the resolve function of the promise, the enqueue time, and an optional `watch`
+ * object that exists only when the acquire has a signal or a queue timeout. The reject function
+ * of the promise is not kept: rejection goes through `resolve(Promise.reject(reason))`, which
+ * saves one function object per waiter.
+ */
+class Waiter {
+  next: Waiter | undefined = undefined;
+  prev: Waiter | undefined = undefined;
+  lane: Lane<Waiter> | undefined = undefined;
+  watch: Watch | undefined = undefined;
+
+  constructor(
+    readonly resolve: (value: Lease | PromiseLike<Lease>) => void,
+    readonly enqueuedAt: number,
+  ) {}
+}
+
+/**
+ * The abort listener and queue deadline of one waiter. It is its own EventListener
+ * (`handleEvent`), so no closure is allocated per waiter, and the same object is passed to
+ * removeEventListener when the waiter is granted or leaves: a signal shared by many acquires
+ * therefore never accumulates listeners.
+ */
+class Watch {
+  deadlineNext: Watch | undefined = undefined;
+  deadlinePrev: Watch | undefined = undefined;
+  deadlines: DeadlineList | undefined = undefined;
+  deadlineMs = 0;
+
+  constructor(
+    readonly budget: LeaseBudget,
+    readonly waiter: Waiter,
+    readonly signal: AbortSignal | undefined,
+    readonly timeoutMs: number,
+  ) {}
+
+  handleEvent(): void {
+    this.budget.leave(this.waiter, this.signal?.reason);
+  }
+}
+
+/**
+ * All waiters that were given the same `timeoutMs`, in enqueue order. Their deadlines are
+ * therefore in order too, so one timer (for the head) serves the whole list instead of one
+ * Node timer per waiter, which would cost more memory than the waiter itself.
+ */
+class DeadlineList {
+  head: Watch | undefined = undefined;
+  tail: Watch | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(readonly timeoutMs: number) {}
+}
+
+class LeaseImpl implements Lease {
+  released = false;
+
+  constructor(
+    private readonly budget: LeaseBudget,
+    readonly id: number,
+    readonly budgetKey: string,
+    readonly acquiredAt: number,
+    readonly waitedMs: number,
+  ) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.budget.releaseLease(this);
+  }
+}
+
+class LeaseBudget implements Budget {
+  readonly backend = 'memory';
+
+  private currentLimit: number;
+  private activeCount = 0;
+  private nextLeaseId = 1;
+  private cooldownUntilMs = 0;
+  private cooldownTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly queue = new FairQueue<Waiter>();
+  private readonly deadlineLists = new Map<number, DeadlineList>();
+  private idleResolvers: (() => void)[] = [];
+  private readonly listeners: ListenerTable = {
+    queued: [],
+    acquired: [],
+    released: [],
+    rejected: [],
+    resized: [],
+    cooldown: [],
+    idle: [],
+  };
+
+  constructor(
+    readonly key: string,
+    limit: number,
+  ) {
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new SluiceError({
+        kind: 'config',
+        phase: 'config',
+        message: `A lease budget needs a non-empty string key, got ${describe(key)}.`,
+        hint: 'Pass the budget key of the route (provider instance + credential).',
+      });
+    }
+    this.currentLimit = checkLimit(key, limit);
+  }
+
+  get limit(): number {
+    return this.currentLimit;
+  }
+
+  get active(): number {
+    return this.activeCount;
+  }
+
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  get cooldownUntil(): number {
+    return this.cooldownUntilMs;
+  }
+
+  acquire(options?: AcquireOptions): Promise<Lease> {
+    const signal = options?.signal;
+    if (signal?.aborted) {
+      this.emitRejected(options?.session, signal.reason);
+      return Promise.reject(signal.reason);
+    }
+
+    if (options !== undefined) {
+      const problem = checkAcquireOptions(this.key, options);
+      if (problem !== undefined) return Promise.reject(problem);
+    }
+
+    // Fast path: a free slot and nobody ahead. One resolved promise, no queue node.
+    if (this.queue.size === 0 && this.cooldownUntilMs === 0 && this.hasFreeSlot()) {
+      return Promise.resolve(this.grant(performance.now(), 0, options?.session));
+    }
+    return this.enqueue(options, signal);
+  }
+
+  resize(limit: number): void {
+    const previous = this.currentLimit;
+    this.currentLimit = checkLimit(this.key, limit);
+    if (this.listeners.resized.length > 0) {
+      this.emit('resized', { key: this.key, limit: this.currentLimit, previous });
+    }
+
+    // Lowering only stops grants; held leases run to their end. Raising grants waiters now.
+    this.drain();
+  }
+
+  cooldown(untilMs: number, reason: string): void {
+    if (typeof untilMs !== 'number' || Number.isNaN(untilMs)) {
+      throw new SluiceError({
+        kind: 'config',
+        message: `Budget "${this.key}": cooldown needs an epoch time in ms, got ${describe(untilMs)}.`,
+      });
+    }
+
+    // One shared deadline: a later one extends it, an earlier or past one changes nothing.
+    const now = Date.now();
+    if (untilMs <= this.cooldownUntilMs || untilMs <= now) return;
+    this.cooldownUntilMs = untilMs;
+    if (this.cooldownTimer !== undefined) clearTimeout(this.cooldownTimer);
+    this.cooldownTimer = setTimeout(() => this.endCooldown(), clampDelay(untilMs - now));
+    this.syncCooldownRef();
+    if (this.listeners.cooldown.length > 0) {
+      this.emit('cooldown', { key: this.key, untilMs, reason });
+    }
+  }
+
+  onIdle(): Promise<void> {
+    if (this.activeCount === 0 && this.queue.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleResolvers.push(resolve));
+  }
+
+  on<E extends BudgetEventName>(event: E, listener: Listener<E>): () => void {
+    const table = this.listeners as unknown as Record<BudgetEventName, Listener<E>[]>;
+    if (!(event in table)) {
+      throw new SluiceError({
+        kind: 'config',
+        message: `Budget "${this.key}" has no event "${String(event)}".`,
+        hint: `Use one of: ${Object.keys(table).join(', ')}.`,
+      });
+    }
+
+    // Copy on write, so a listener that unsubscribes during an emit does not skip its neighbour.
+    table[event] = [...table[event], listener];
+    return () => {
+      table[event] = table[event].filter((existing) => existing !== listener);
+    };
+  }
+
+  /** Called by a lease, once. */
+  releaseLease(lease: LeaseImpl): void {
+    this.activeCount--;
+    if (this.listeners.released.length > 0) {
+      this.emit('released', {
+        key: this.key,
+        leaseId: lease.id,
+        heldMs: performance.now() - lease.acquiredAt,
+        active: this.activeCount,
+      });
+    }
+    this.drain();
+    this.checkIdle();
+  }
+
+  /**
+   * Takes a waiter out of the queue because its signal aborted or its queue timeout passed. It
+   * rejects at once and never holds a lease. A no-op when the waiter already left or was granted.
+   */
+  leave(waiter: Waiter, reason: unknown): void {
+    const session = FairQueue.sessionOf(waiter);
+    if (!this.queue.remove(waiter)) return;
+    this.unwatch(waiter);
+    waiter.resolve(Promise.reject(reason));
+    this.emitRejected(session, reason);
+    this.syncCooldownRef();
+    this.checkIdle();
+  }
+
+  private enqueue(options: AcquireOptions | undefined, signal: AbortSignal | undefined) {
+    // Infinity means "no queue timeout", like 0.
+    const requestedMs = options?.timeoutMs ?? 0;
+    const timeoutMs = Number.isFinite(requestedMs) ? requestedMs : 0;
+    const session = options?.session;
+    let waiter!: Waiter;
+    const promise = new Promise<Lease>((resolve) => {
+      waiter = new Waiter(resolve, performance.now());
+    });
+    this.queue.push(waiter, session, options?.priority ?? 0);
+
+    if (signal !== undefined || timeoutMs > 0) {
+      const watch = new Watch(this, waiter, signal, timeoutMs);
+      waiter.watch = watch;
+      signal?.addEventListener('abort', watch);
+      if (timeoutMs > 0) this.addDeadline(watch);
+    }
+
+    this.syncCooldownRef();
+    if (this.listeners.queued.length > 0) {
+      this.emit('queued', { key: this.key, session, pending: this.queue.size });
+    }
+
+    const onQueued = options?.onQueued;
+    if (onQueued !== undefined) {
+      try {
+        onQueued();
+      } catch (error) {
+        this.leave(waiter, error);
+      }
+    }
+    return promise;
+  }
+
+  /** Grants waiters while there are free slots and no cooldown. */
+  private drain(): void {
+    while (this.queue.size > 0 && this.cooldownUntilMs === 0 && this.hasFreeSlot()) {
+      const waiter = this.queue.shift()!;
+      const session = this.queue.shiftedSession;
+      this.unwatch(waiter);
+      const now = performance.now();
+      waiter.resolve(this.grant(now, now - waiter.enqueuedAt, session));
+    }
+    this.syncCooldownRef();
+  }
+
+  private grant(now: number, waitedMs: number, session: string | undefined): LeaseImpl {
+    this.activeCount++;
+    const lease = new LeaseImpl(this, this.nextLeaseId++, this.key, now, waitedMs);
+    if (this.listeners.acquired.length > 0) {
+      this.emit('acquired', {
+        key: this.key,
+        leaseId: lease.id,
+        session,
+        waitedMs,
+        active: this.activeCount,
+      });
+    }
+    return lease;
+  }
+
+  private hasFreeSlot(): boolean {
+    return this.currentLimit === 0 || this.activeCount < this.currentLimit;
+  }
+
+  private unwatch(waiter: Waiter): void {
+    const watch = waiter.watch;
+    if (watch === undefined) return;
+    waiter.watch = undefined;
+    watch.signal?.removeEventListener('abort', watch);
+    if (watch.deadlines !== undefined) this.removeDeadline(watch);
+  }
+
+  private addDeadline(watch: Watch): void {
+    let list = this.deadlineLists.get(watch.timeoutMs);
+    if (list === undefined) {
+      list = new DeadlineList(watch.timeoutMs);
+      this.deadlineLists.set(watch.timeoutMs, list);
+    }
+
+    watch.deadlineMs = Date.now() + watch.timeoutMs;
+    watch.deadlines = list;
+    watch.deadlinePrev = list.tail;
+    if (list.tail === undefined) list.head = watch;
+    else list.tail.deadlineNext = watch;
+    list.tail = watch;
+    if (list.timer === undefined) this.armDeadlines(list, watch.timeoutMs);
+  }
+
+  private removeDeadline(watch: Watch): void {
+    const list = watch.deadlines!;
+    if (watch.deadlinePrev === undefined) list.head = watch.deadlineNext;
+    else watch.deadlinePrev.deadlineNext = watch.deadlineNext;
+    if (watch.deadlineNext === undefined) list.tail = watch.deadlinePrev;
+    else watch.deadlineNext.deadlinePrev = watch.deadlinePrev;
+    watch.deadlineNext = undefined;
+    watch.deadlinePrev = undefined;
+    watch.deadlines = undefined;
+
+    // An empty list stops its timer. A non-empty one keeps it even when the head left: the timer
+    // then fires early, finds nothing due, and re-arms for the new head.
+    if (list.head === undefined) {
+      clearTimeout(list.timer);
+      list.timer = undefined;
+      this.deadlineLists.delete(list.timeoutMs);
+    }
+  }
+
+  private armDeadlines(list: DeadlineList, delayMs: number): void {
+    list.timer = setTimeout(() => this.expireDeadlines(list), clampDelay(delayMs));
+  }
+
+  private expireDeadlines(list: DeadlineList): void {
+    list.timer = undefined;
+    const now = Date.now();
+    while (list.head !== undefined && list.head.deadlineMs <= now) {
+      const watch = list.head;
+      this.leave(watch.waiter, this.queueTimeoutError(watch.timeoutMs));
+    }
+    if (list.head !== undefined) this.armDeadlines(list, list.head.deadlineMs - now);
+  }
+
+  private queueTimeoutError(timeoutMs: number): SluiceError {
+    const cap = this.currentLimit === 0 ? 'no cap' : `limit ${this.currentLimit}`;
+    const cooling =
+      this.cooldownUntilMs > 0
+        ? `, cooling down until ${new Date(this.cooldownUntilMs).toISOString()}`
+        : '';
+    return new SluiceError({
+      kind: 'queue-timeout',
+      phase: 'queue',
+      message:
+        `Waited ${timeoutMs} ms in the queue of budget "${this.key}" without getting a lease ` +
+        `(${cap}, ${this.activeCount} active, ${this.queue.size} waiting${cooling}).`,
+      hint: 'Raise timeouts.queueMs, send fewer parallel requests, or raise maxConcurrency if the provider really serves more.',
+    });
+  }
+
+  private endCooldown(): void {
+    this.cooldownTimer = undefined;
+    const remainingMs = this.cooldownUntilMs - Date.now();
+    if (remainingMs > 0) {
+      this.cooldownTimer = setTimeout(() => this.endCooldown(), clampDelay(remainingMs));
+      this.syncCooldownRef();
+      return;
+    }
+    this.cooldownUntilMs = 0;
+    this.drain();
+  }
+
+  /**
+   * The cooldown timer keeps the process alive only while someone waits for it: a cooldown with
+   * an empty queue must not hold a finished CLI open for a minute.
+   */
+  private syncCooldownRef(): void {
+    const timer = this.cooldownTimer;
+    if (timer === undefined || typeof timer !== 'object') return;
+    if (this.queue.size > 0) timer.ref?.();
+    else timer.unref?.();
+  }
+
+  private checkIdle(): void {
+    if (this.activeCount !== 0 || this.queue.size !== 0) return;
+    const resolvers = this.idleResolvers;
+    if (resolvers.length > 0) {
+      this.idleResolvers = [];
+      for (const resolve of resolvers) resolve();
+    }
+    if (this.listeners.idle.length > 0) this.emit('idle', { key: this.key });
+  }
+
+  private emitRejected(session: string | undefined, reason: unknown): void {
+    if (this.listeners.rejected.length > 0) {
+      this.emit('rejected', { key: this.key, session, reason });
+    }
+  }
+
+  /**
+   * Listeners run synchronously, after the budget's state is consistent. A listener that throws
+   * cannot corrupt the budget or stop other listeners: its error is rethrown on a microtask, the
+   * way EventTarget reports listener errors, so it is never silently lost.
+   */
+  private emit<E extends BudgetEventName>(event: E, payload: BudgetEventMap[E]): void {
+    for (const listener of this.listeners[event] as Listener<E>[]) {
+      try {
+        listener(payload);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Node turns a delay above 2^31 - 1 ms into 1 ms (with a warning). Long waits are therefore split:
+ * the timer fires at the clamp, finds the deadline not yet due, and re-arms for the rest.
+ */
+function clampDelay(delayMs: number): number {
+  return Math.min(Math.max(0, delayMs), 2_147_483_647);
+}
+
+function checkLimit(key: string, limit: unknown): number {
+  if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 0) return limit;
+  throw new SluiceError({
+    kind: 'config',
+    phase: 'config',
+    message: `Budget "${key}": limit must be an integer >= 0 (0 = no cap), got ${describe(limit)}.`,
+    hint: 'Set maxConcurrency to a whole number such as 3, or 0 for no client-side cap.',
+  });
+}
+
+function checkAcquireOptions(key: string, options: AcquireOptions): SluiceError | undefined {
+  const { priority, timeoutMs, session } = options;
+  if (priority !== undefined && !(typeof priority === 'number' && Number.isFinite(priority))) {
+    return acquireOptionError(key, 'priority', priority, 'a finite number (higher goes first)');
+  }
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+    return acquireOptionError(key, 'timeoutMs', timeoutMs, 'a number of ms >= 0 (0 = no limit)');
+  }
+  if (session !== undefined && typeof session !== 'string') {
+    return acquireOptionError(key, 'session', session, 'a session id string');
+  }
+  return undefined;
+}
+
+function acquireOptionError(key: string, field: string, value: unknown, expected: string) {
+  return new SluiceError({
+    kind: 'config',
+    message: `Budget "${key}": acquire option ${field} must be ${expected}, got ${describe(value)}.`,
+  });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  return typeof value;
+}
