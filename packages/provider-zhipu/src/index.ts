@@ -11,9 +11,10 @@ export {
   ZHIPU_DEFAULT_MAX_CONCURRENCY,
   ZHIPU_DEFAULT_RETRY,
   ZHIPU_DEFAULT_TIMEOUTS,
-  ZHIPU_ENDPOINTS,
 } from './zhipu-provider.js';
-export type { ZhipuEndpointName, ZhipuProviderOptions } from './zhipu-provider.js';
+export type { ZhipuProviderOptions } from './zhipu-provider.js';
+export { ZHIPU_ENDPOINTS } from './zhipu-endpoints.js';
+export type { ZhipuEndpointName } from './zhipu-endpoints.js';
 export { findZhipuModel, zhipuCatalog, ZHIPU_PLANS } from './zhipu-catalog.js';
 export {
   classifyZhipuError,

@@ -4,21 +4,8 @@ import { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
 import { createSignedTokenCredential } from './signed-token.js';
 import { transformZhipuRequest } from './transform-zhipu-request.js';
 import { zhipuCatalog } from './zhipu-catalog.js';
-
-/**
- * The four public GLM base URLs. `coding` serves GLM Coding Plan keys (international), `coding-cn`
- * the same plan on the mainland platform; `general` and `general-cn` are pay-as-you-go. A Coding
- * Plan key on a `general` endpoint fails with 1113 (arrears).
- */
-export const ZHIPU_ENDPOINTS = {
-  coding: 'https://api.z.ai/api/coding/paas/v4',
-  'coding-cn': 'https://open.bigmodel.cn/api/coding/paas/v4',
-  general: 'https://api.z.ai/api/paas/v4',
-  'general-cn': 'https://open.bigmodel.cn/api/paas/v4',
-} as const;
-
-/** Names of {@link ZHIPU_ENDPOINTS}. */
-export type ZhipuEndpointName = keyof typeof ZHIPU_ENDPOINTS;
+import { ZHIPU_ENDPOINTS } from './zhipu-endpoints.js';
+import type { ZhipuEndpointName } from './zhipu-endpoints.js';
 
 /**
  * Default in-flight cap. The Coding Plan advertises 10 concurrent requests, but sustained SSE
