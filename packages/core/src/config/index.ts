@@ -1,2 +1,21 @@
-// Public exports of the config area; owned by whoever builds config.
-export {};
+// Public exports of the config area: the route config schema, defineConfig, resolveConfig,
+// loadConfig and ConfigError.
+export { ConfigError, formatConfigIssues } from './config-error.js';
+export type { ConfigErrorOptions, ConfigIssue } from './config-error.js';
+export { routeConfigSchema } from './route-config-schema.js';
+export type {
+  BudgetConfig,
+  ProviderInstanceConfig,
+  RouteConfig,
+  RouteDefinition,
+} from './route-config-schema.js';
+export { defineConfig } from './define-config.js';
+export { credentialFingerprint, looksLikePackageName, resolveConfig } from './resolve-config.js';
+export type {
+  PackageLoadFailure,
+  ResolveConfigOptions,
+  ResolvedConfig,
+  ResolvedInstance,
+} from './resolve-config.js';
+export type { ResolvedBudget } from './resolved-route.js';
+export { isLoopbackHost } from './is-loopback-host.js';

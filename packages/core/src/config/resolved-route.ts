@@ -35,4 +35,16 @@ export interface ResolvedRoute {
   /** Route names to try, in order, on a retryable failure before any output. */
   fallbacks: string[];
   providerOptions: Record<string, unknown>;
+  /** Where the budget lives (always set by `resolveConfig`; optional for hand-built routes). */
+  budget?: ResolvedBudget;
+}
+
+/** The budget settings of a route after resolution. */
+export interface ResolvedBudget {
+  /** `memory`: in-process registry (shared with spawned workers/children); `redis`: machines. */
+  backend: 'memory' | 'redis';
+  /** Redis URL for the `redis` backend; may hold a password, never print it. */
+  url: string | undefined;
+  /** `instance`: one budget per instance + credential; `model`: per model too. */
+  scope: 'instance' | 'model';
 }

@@ -111,6 +111,8 @@ export interface ProviderDescriptor {
   /** Default `/chat/completions`. */
   chatPath?: string;
   auth: ProviderAuth;
+  /** Extra headers sent on every request; a provider instance's `headers` override them by name. */
+  headers?: Record<string, string>;
   catalog: ModelInfo[];
   defaultModel?: string;
   /** In-flight cap; 0 = no client-side cap (still counted). */
