@@ -1,0 +1,134 @@
+import { SluiceError } from '../errors/sluice-error.js';
+import type { ChatEvent, FinishReason, Usage } from '../events/chat-events.js';
+import type { Middleware, ModelResponse, RequestContext } from '../pipeline/types.js';
+import type { SluiceEvent } from './router-events.js';
+import { eventBase, isTokenEvent } from './event-base.js';
+import { attemptsOf, waitedOf } from './request-state.js';
+
+type RequestEnd = Extract<SluiceEvent, { type: 'request-end' }>;
+
+/**
+ * The outermost middleware: publishes `request-start`, `first-token` (time from the call, queueing
+ * included, to the first content, reasoning or tool-call delta) and one `request-end` per request
+ * with its outcome (`success`, `failure`, or `cancelled` when the consumer stopped early or
+ * aborted), duration, lease wait, TTFT, finish reason, usage and an error summary. Events carry
+ * no secrets: the error summary is the SluiceError's redacted message and fields.
+ */
+export function createTelemetryMiddleware(): Middleware {
+  return async function telemetry(context, next) {
+    const startedAt = performance.now();
+    context.emit({ ...eventBase(context), type: 'request-start', attempt: context.attempt });
+
+    const report = new RequestReport(context, startedAt);
+    let response: ModelResponse;
+    try {
+      response = await next(context);
+    } catch (error) {
+      report.end(error);
+      throw error;
+    }
+
+    return {
+      status: response.status,
+      headers: response.headers,
+      events: report.watch(response),
+      cancel(reason?: unknown) {
+        response.cancel(reason);
+      },
+    };
+  };
+}
+
+class RequestReport {
+  readonly #context: RequestContext;
+  readonly #startedAt: number;
+  #ended = false;
+  #ttftMs: number | undefined;
+  #finishReason: FinishReason | undefined;
+  #usage: Usage | undefined;
+
+  constructor(context: RequestContext, startedAt: number) {
+    this.#context = context;
+    this.#startedAt = startedAt;
+  }
+
+  async *watch(response: ModelResponse): AsyncGenerator<ChatEvent> {
+    let failure: { error: unknown } | undefined;
+    let finished = false;
+    try {
+      for await (const event of response.events) {
+        if (this.#ttftMs === undefined && isTokenEvent(event)) this.#firstToken();
+        if (event.type === 'finish') {
+          this.#finishReason = event.reason;
+          this.#usage = event.usage;
+        }
+        yield event;
+      }
+      finished = true;
+    } catch (error) {
+      failure = { error };
+      throw error;
+    } finally {
+      if (failure) this.end(failure.error);
+      else this.end(undefined, !finished);
+    }
+  }
+
+  /** Publishes the one `request-end`; later calls do nothing. */
+  end(error: unknown, stoppedEarly = false): void {
+    if (this.#ended) return;
+    this.#ended = true;
+
+    const context = this.#context;
+    const aborted = SluiceError.isInstance(error) && error.kind === 'aborted';
+    const outcome: RequestEnd['outcome'] =
+      error === undefined
+        ? stoppedEarly
+          ? 'cancelled'
+          : 'success'
+        : aborted
+          ? 'cancelled'
+          : 'failure';
+    context.emit({
+      ...eventBase(context),
+      type: 'request-end',
+      attempts: Math.max(1, attemptsOf(context)),
+      outcome,
+      durationMs: Math.round(performance.now() - this.#startedAt),
+      waitedMs: Math.round(waitedOf(context)),
+      ...(this.#ttftMs === undefined ? {} : { ttftMs: this.#ttftMs }),
+      ...(this.#finishReason === undefined ? {} : { finishReason: this.#finishReason }),
+      ...(this.#usage === undefined ? {} : { usage: this.#usage }),
+      ...(error === undefined ? {} : { error: summarize(error) }),
+    });
+  }
+
+  #firstToken(): void {
+    const context = this.#context;
+    this.#ttftMs = Math.round(performance.now() - this.#startedAt);
+    context.emit({
+      ...eventBase(context),
+      type: 'first-token',
+      attempt: context.attempt,
+      ttftMs: this.#ttftMs,
+    });
+  }
+}
+
+function summarize(error: unknown): NonNullable<RequestEnd['error']> {
+  if (!SluiceError.isInstance(error)) {
+    return {
+      kind: 'unknown',
+      code: 'SLUICE_UNKNOWN',
+      message: error instanceof Error ? error.message : String(error),
+    };
+  }
+  return {
+    kind: error.kind,
+    code: error.code,
+    message: error.message,
+    ...(error.status === undefined ? {} : { status: error.status }),
+    ...(error.providerCode === undefined ? {} : { providerCode: error.providerCode }),
+    ...(error.phase === undefined ? {} : { phase: error.phase }),
+  };
+}
