@@ -1,4 +1,6 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tools/tsup.shared';
 
-export default defineConfig(packageBuild());
+// The recordings are found relative to the module (`import.meta.url`); the shim gives the CJS
+// build the same value.
+export default defineConfig({ ...packageBuild(), shims: true });
