@@ -1,0 +1,155 @@
+import type { ResolvedRoute, Router, SluiceEvent } from '@sluice/core';
+import type { RouteProblem } from './decide-route-state.js';
+import { createOutcomeLog } from './outcome-log.js';
+import {
+  buildSnapshot,
+  sampleHistory,
+  type BudgetSource,
+  type ProjectionOptions,
+} from './project-readiness.js';
+import type { HistorySample, ReadinessSession, ReadinessSnapshot } from './readiness-schema.js';
+
+/** A source of the fleet's session tree, read at every snapshot. */
+export type SessionSource = () => ReadinessSession | readonly ReadinessSession[] | null | undefined;
+
+/** The part of a {@link Router} the tracker reads. */
+export type TrackedRouter = Pick<Router, 'subscribe' | 'routes' | 'route' | 'budgets'>;
+
+/** Options of {@link createReadinessTracker}. */
+export interface ReadinessTrackerOptions extends ProjectionOptions {
+  /** Resolved routes; default `router.routes()`. One of `routes` and `router` is required. */
+  routes?: readonly ResolvedRoute[];
+  /** Routes that did not resolve; they show as `invalid-route`. */
+  problems?: readonly RouteProblem[];
+  /** The router whose telemetry is tracked (`router.subscribe`). */
+  router?: TrackedRouter;
+  /** Live budgets; default `router.budgets`. */
+  budgets?: BudgetSource;
+  /** Default route name; default `router.route().name`, else the first route. */
+  defaultRoute?: string;
+  /** The fleet's session tree, for the dashboard. */
+  sessions?: SessionSource;
+  /** Clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** Samples kept per window (outcomes, TTFTs, lease waits). Default 200. */
+  windowSize?: number;
+}
+
+/** Live readiness of a router's routes. */
+export interface ReadinessTracker {
+  /** The readiness of every route and provider budget now. */
+  snapshot(): ReadinessSnapshot;
+  /** Feeds one telemetry event by hand (events of another process, or a recorded sequence). */
+  record(event: SluiceEvent): void;
+  /** Attaches (or replaces) the session tree source, e.g. when a fleet starts. */
+  setSessions(source: SessionSource | undefined): void;
+  /** Calls `listener` whenever the projection may have changed; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+  /** Stops sampling and unsubscribes from the router. Idempotent. */
+  close(): void;
+}
+
+function defaultRouteOf(options: ReadinessTrackerOptions): string | undefined {
+  if (options.defaultRoute) return options.defaultRoute;
+  try {
+    return options.router?.route().name;
+  } catch {
+    // A router whose default route does not resolve: fall back to the first route.
+    return undefined;
+  }
+}
+
+function sameCounts(a: HistorySample | undefined, b: HistorySample): boolean {
+  return a !== undefined && a.active === b.active && a.queued === b.queued;
+}
+
+/**
+ * Tracks readiness live: subscribes to the router's telemetry, keeps a bounded window of recent
+ * outcomes per route and per budget key, samples in-flight and queued counts every
+ * `sampleIntervalMs` for the history chart, and projects a {@link ReadinessSnapshot} on demand.
+ * The sampling timer is unref'd, so a tracker never keeps a process alive; call `close()` anyway.
+ *
+ * @throws TypeError when neither `routes` nor `router` is given.
+ */
+export function createReadinessTracker(options: ReadinessTrackerOptions): ReadinessTracker {
+  if (!options.routes && !options.router) {
+    throw new TypeError(
+      'createReadinessTracker: pass `routes` (resolved routes) or `router` (whose routes are tracked).',
+    );
+  }
+  const now = options.now ?? Date.now;
+  const historyMs = options.historyMs ?? 300_000;
+  const sampleIntervalMs = options.sampleIntervalMs ?? 1000;
+  const log = createOutcomeLog({ windowSize: options.windowSize });
+  const listeners = new Set<() => void>();
+  const history: HistorySample[] = [];
+  let sessions = options.sessions;
+  let closed = false;
+
+  const routes = (): readonly ResolvedRoute[] => options.routes ?? options.router?.routes() ?? [];
+  const budgets = (): BudgetSource | undefined => options.budgets ?? options.router?.budgets;
+
+  function notify(): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener();
+      } catch {
+        // A failing listener must not break telemetry delivery to the others.
+      }
+    }
+  }
+
+  function record(event: SluiceEvent): void {
+    if (closed) return;
+    log.record(event);
+    notify();
+  }
+
+  function sample(): void {
+    const at = now();
+    const next = sampleHistory({ routes: routes(), budgets: budgets(), log, now: at });
+    const changed = !sameCounts(history.at(-1), next);
+    history.push(next);
+    while (history.length > 0 && (history[0]?.at ?? at) < at - historyMs) history.shift();
+    if (changed) notify();
+  }
+
+  const unsubscribe = options.router?.subscribe(record);
+  sample();
+  const timer = setInterval(sample, sampleIntervalMs);
+  timer.unref?.();
+
+  return {
+    snapshot() {
+      const at = now();
+      return buildSnapshot({
+        ...options,
+        routes: routes(),
+        budgets: budgets(),
+        defaultRoute: defaultRouteOf(options),
+        log,
+        history,
+        historyMs,
+        sampleIntervalMs,
+        sessions: sessions?.() ?? null,
+        now: at,
+      });
+    },
+    record,
+    setSessions(source) {
+      sessions = source;
+      notify();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      unsubscribe?.();
+      listeners.clear();
+    },
+  };
+}
