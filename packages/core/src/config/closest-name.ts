@@ -29,7 +29,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `name`, when it is close enough to be a likely typo: the same name in
- * another case, or at most a third of its length (at least 1, at most 3) edits away.
+ * another case, or at most a third of its length (at least 1, at most 3) edits away; names shorter
+ * than 3 characters match only in another case.
  */
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
@@ -43,6 +44,7 @@ export function closestName(name: string, candidates: readonly string[]): string
       bestDistance = distance;
     }
   }
-  const allowed = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
+  // One edit turns any one- or two-letter name into another, so short names only match by case.
+  const allowed = name.length < 3 ? 0 : Math.min(3, Math.max(1, Math.floor(name.length / 3)));
   return bestDistance <= allowed ? best : undefined;
 }

@@ -166,13 +166,24 @@ function fixFor(issue: z.core.$ZodIssue, path: IssuePath): string {
   return 'correct the value';
 }
 
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
+/** What a value is, in the words of a message: `NaN`, `Infinity`, `array`, `null`, `string`. */
+function typeName(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 function messageFor(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type': {
-      const received = (issue as { received?: string }).received;
       if (issue.input === undefined) return `is required (expected ${issue.expected})`;
       if (issue.expected === 'int') return 'must be a whole number';
-      return `must be a ${issue.expected}${received ? `, not ${received}` : ''}`;
+      return `must be ${article(issue.expected)} ${issue.expected}, not ${typeName(issue.input)}`;
     }
     case 'too_small':
       return `must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;

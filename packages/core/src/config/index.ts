@@ -19,3 +19,5 @@ export type {
 } from './resolve-config.js';
 export type { ResolvedBudget } from './resolved-route.js';
 export { isLoopbackHost } from './is-loopback-host.js';
+export { CONFIG_FILE_NAMES, findConfigFile, loadConfig } from './load-config.js';
+export type { LoadConfigOptions, LoadedConfig } from './load-config.js';
