@@ -4,6 +4,12 @@
  * Fields combine: `{ thinkingPauseMs: 500, resetAfterChunks: 3 }` pauses, then resets.
  */
 export interface SimulatorFault {
+  /**
+   * Served, but the response headers wait this long, in ms (a slow first byte while holding a
+   * slot, unlike a stall past the ceiling, which never gets served).
+   */
+  headersDelayMs?: number;
+
   /** Silence after the response headers and before the first delta, in ms (a thinking phase). */
   thinkingPauseMs?: number;
 
@@ -39,6 +45,7 @@ export interface SimulatorFault {
 export const FAULT_HEADER = 'x-sim-fault';
 
 const NUMERIC_KEYS: Record<string, keyof SimulatorFault> = {
+  'headers-delay-ms': 'headersDelayMs',
   'thinking-pause-ms': 'thinkingPauseMs',
   'reset-after': 'resetAfterChunks',
   'truncate-after': 'truncateAfterChunks',
@@ -54,7 +61,8 @@ const TEXT_KEYS: Record<string, keyof SimulatorFault> = {
 /**
  * Parses the `x-sim-fault` header: `key=value` pairs separated by `,` or `;`, for example
  * `status=429, code=1305, retry-after=2` or `thinking-pause-ms=800; reset-after=3`. Keys:
- * `thinking-pause-ms`, `reset-after`, `truncate-after`, `status`, `code`, `retry-after`, `finish`.
+ * `headers-delay-ms`, `thinking-pause-ms`, `reset-after`, `truncate-after`, `status`, `code`,
+ * `retry-after`, `finish`.
  * A JSON object with {@link SimulatorFault} fields is accepted too.
  *
  * @throws Error naming the bad key or value and the accepted form.
@@ -107,6 +115,7 @@ function parseJsonFault(text: string): SimulatorFault {
 }
 
 const NUMERIC_FIELDS = [
+  'headersDelayMs',
   'thinkingPauseMs',
   'resetAfterChunks',
   'truncateAfterChunks',

@@ -363,6 +363,8 @@ class Exchange {
 
   private async serve(plan: ResponsePlan, fault: SimulatorFault): Promise<void> {
     const { settings } = this.context;
+    await this.sleep(fault.headersDelayMs ?? 0);
+    if (this.isDone()) return;
     if (plan.streaming) {
       this.res.writeHead(200, {
         'content-type': 'text/event-stream;charset=UTF-8',
@@ -382,64 +384,71 @@ class Exchange {
       fault.truncateAfterChunks === undefined
         ? -1
         : Math.min(fault.truncateAfterChunks, plan.steps - 1);
-    const pacer = this.createPacer();
+    // Events that are due together go out in one write, as a real stream delivers a backlog in
+    // one read; unpaced streams are one write. This keeps the simulator's own cost far below the
+    // client's (see bench/simulator.bench.ts).
+    const nextWaitMs = this.createPacer();
+    let pending = '';
     for (let step = 0; ; step += 1) {
       if (this.isDone()) return;
       if (step === resetAt) {
-        await this.flushed();
+        await this.writeFlushed(pending);
         await this.sleep(RESET_GRACE_MS);
         if (!this.isDone()) this.reset();
         return;
       }
       if (step === truncateAt) {
-        this.truncate(plan, step);
+        this.truncate(plan, step, pending);
         return;
       }
       if (step === plan.steps) break;
-      await pacer();
-      if (plan.streaming && !this.isDone()) {
-        await this.write(`data: ${JSON.stringify(plan.events[step])}\n\n`);
+
+      const waitMs = nextWaitMs();
+      if (waitMs >= 1) {
+        await this.write(pending);
+        pending = '';
+        await this.sleep(waitMs);
+        if (this.isDone()) return;
       }
+      if (plan.streaming) pending += `data: ${JSON.stringify(plan.events[step])}\n\n`;
     }
 
     this.context.stats.count('completed');
-    const tail = plan.streaming ? 'data: [DONE]\n\n' : JSON.stringify(plan.document);
     if (!plan.streaming) {
       this.res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
     }
     this.finish();
-    this.res.end(tail);
+    this.res.end(plan.streaming ? `${pending}data: [DONE]\n\n` : JSON.stringify(plan.document));
   }
 
   /**
-   * Returns a function that resolves when the next step is due. Due times accumulate from the
-   * start instead of sleeping a fixed interval per step, so timer overhead does not slow the
-   * stream; in `slow` mode each step's length is stretched by the load over the ceiling at the
-   * moment it is scheduled.
+   * Returns a function giving the wait before the next step, in ms. Due times accumulate from the
+   * start instead of sleeping a fixed interval per step, so timer lateness does not slow the
+   * stream down; in `slow` mode each step's length is stretched by the load over the ceiling at
+   * the moment it is scheduled.
    */
-  private createPacer(): () => Promise<void> {
+  private createPacer(): () => number {
     const { settings, stats } = this.context;
     let dueAt = performance.now();
-    return async () => {
-      if (settings.tokensPerSecond === Infinity) return;
+    return () => {
+      if (settings.tokensPerSecond === Infinity) return 0;
       const over = settings.mode === 'slow' ? stats.streaming / settings.ceiling : 1;
       dueAt += (1000 / settings.tokensPerSecond) * Math.max(1, over);
-      const waitMs = dueAt - performance.now();
-      // Steps already due run back to back, as a real stream delivers a backlog in one read.
-      if (waitMs >= 1) await this.sleep(waitMs);
+      return dueAt - performance.now();
     };
   }
 
   /** Ends the body inside a JSON value: half an event, no blank line, no `[DONE]`. */
-  private truncate(plan: ResponsePlan, step: number): void {
+  private truncate(plan: ResponsePlan, step: number, pending: string): void {
     const whole = plan.streaming
       ? `data: ${JSON.stringify(plan.events[step])}`
       : JSON.stringify(plan.document);
     const cut = cutInsideValue(whole);
-    if (!plan.streaming)
+    if (!plan.streaming) {
       this.res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+    }
     this.finish();
-    this.res.end(cut);
+    this.res.end(`${pending}${cut}`);
   }
 
   private reset(): void {
@@ -501,13 +510,14 @@ class Exchange {
     return new Promise((resolve) => this.later(delayMs, resolve));
   }
 
-  /** Resolves once everything written so far has been handed to the socket. */
-  private flushed(): Promise<void> {
-    return new Promise((resolve) => this.res.write('', () => resolve()));
+  /** Writes `chunk` and resolves once it has been handed to the operating system. */
+  private writeFlushed(chunk: string): Promise<void> {
+    if (chunk === '') return Promise.resolve();
+    return new Promise((resolve) => this.res.write(chunk, () => resolve()));
   }
 
   private write(chunk: string): Promise<void> {
-    if (this.res.write(chunk)) return Promise.resolve();
+    if (chunk === '' || this.res.write(chunk)) return Promise.resolve();
     return new Promise((resolve) => this.res.once('drain', resolve));
   }
 }

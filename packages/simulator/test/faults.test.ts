@@ -272,3 +272,19 @@ describe('routes and bad requests', () => {
     expect(body.error.message).toContain(field);
   });
 });
+
+describe('slow headers', () => {
+  it('holds the headers of a served request for headersDelayMs, taking a slot', async () => {
+    const target = await start();
+    const startedAt = performance.now();
+    const pending = postChat(target.baseURL, chatBody(), {
+      headers: { 'x-sim-fault': 'headers-delay-ms=300' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(target.stats()).toMatchObject({ streaming: 1, stalling: 0 });
+
+    const response = await pending;
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(295);
+    expect(assemble(ssePayloads(await response.text())).done).toBe(true);
+  });
+});
