@@ -15,6 +15,8 @@ export interface ChatStreamOptions {
   signal?: AbortSignal;
   /** Route name, for the `aborted` error's message. */
   route: string;
+  /** Called once when a started stream has ended, however it ended. */
+  onEnd?: () => void;
 }
 
 /**
@@ -95,6 +97,7 @@ class RouterChatStream implements ChatStream {
     } finally {
       signal.removeEventListener('abort', onAbort);
       unlink();
+      this.#options.onEnd?.();
       if (!finished) {
         response?.cancel(signal.aborted ? signal.reason : undefined);
         events?.close();

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
@@ -118,7 +119,6 @@ describe('createDeadlinesMiddleware', () => {
   });
 
   it('removes its listener from a caller signal shared by many requests', async () => {
-    const { getEventListeners } = await import('node:events');
     const shared = new AbortController();
     const route = testRoute({ timeouts: { totalMs: 1_000 } });
     for (let index = 0; index < 20; index++) {

@@ -1,0 +1,191 @@
+import { defaultBudgetRegistry } from '../budget/budget-registry.js';
+import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
+import type { ResolvedRoute } from '../config/resolved-route.js';
+import { SluiceError } from '../errors/sluice-error.js';
+import type { ChatRequest } from '../events/chat-request.js';
+import { createBudgetMiddleware } from '../pipeline/budget-middleware.js';
+import { composeMiddleware } from '../pipeline/compose-middleware.js';
+import type { Next, RequestContext } from '../pipeline/types.js';
+import { collectChatResult } from '../sse/collect-chat-result.js';
+import { createTransport, type Transport } from '../transport/create-transport.js';
+import { createTransportHandler } from '../transport/create-transport-handler.js';
+import { createChatStream } from './create-chat-stream.js';
+import { createRouterFetch } from './create-router-fetch.js';
+import { createDeadlinesMiddleware } from './deadlines-middleware.js';
+import { createFallbackMiddleware } from './fallback-middleware.js';
+import { addWaitedMs } from './request-state.js';
+import { createRetryMiddleware } from './retry-middleware.js';
+import type { SluiceEvent } from './router-events.js';
+import { createTelemetryMiddleware } from './telemetry-middleware.js';
+import type {
+  ChatOptions,
+  ChatStream,
+  Router,
+  RouterFetchOptions,
+  RouterOptions,
+} from './types.js';
+
+const REQUEST_PREFIX = Math.random().toString(36).slice(2, 8);
+
+/**
+ * Creates a router over a route config: `router.chat()` streams one answer through the pipeline,
+ * `router.fetch()` gives SDKs a budgeted fetch.
+ *
+ * The pipeline, outermost first: telemetry, `options.middleware`, fallback, retry, budget,
+ * deadlines, transport. Retry sits outside the budget so each attempt takes its own lease and a
+ * backoff sleep holds none; the deadlines sit inside it so the headers deadline counts from the
+ * moment the request is sent, never from when it was queued.
+ *
+ * Budgets come from `options.budgets` (default: the process-wide registry), one per route budget
+ * key, so routers for the same provider and credential share it. Each provider instance gets its
+ * own keep-alive pool sized to its `maxConcurrency`, created on first use.
+ *
+ * @throws ConfigError when the config is invalid, with every problem, its path and its fix.
+ */
+export function createRouter(options: RouterOptions): Router {
+  const config = resolveConfig(options.config, {
+    ...(options.providers ? { providers: options.providers } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const budgets = options.budgets ?? defaultBudgetRegistry();
+  const transports = new Map<string, Transport>();
+  const listeners = new Set<(event: SluiceEvent) => void>();
+  const open = new Set<ChatStream>();
+  let requests = 0;
+  let closed = false;
+
+  const transportFor = (instance: string, connections: number): Transport => {
+    let transport = transports.get(instance);
+    if (!transport) {
+      transport = createTransport({
+        connections,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      transports.set(instance, transport);
+    }
+    return transport;
+  };
+
+  const publish = (event: SluiceEvent) => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing subscriber must not break the request that published the event.
+      }
+    }
+  };
+
+  const pipeline: Next = composeMiddleware(
+    [
+      createTelemetryMiddleware(),
+      ...(options.middleware ?? []),
+      createFallbackMiddleware({ resolveRoute: (name) => config.route(name) }),
+      createRetryMiddleware({ budgets }),
+      createBudgetMiddleware({ registry: budgets }),
+      createDeadlinesMiddleware(),
+    ],
+    createTransportHandler({
+      transportFor: (route) => transportFor(route.instance, instanceLimit(config, route)),
+    }),
+  );
+
+  return {
+    budgets,
+
+    chat(request: ChatRequest, chatOptions: ChatOptions = {}): ChatStream {
+      if (closed) throw closedError();
+      const route = config.route(chatOptions.route);
+      const stream: ChatStream = createChatStream({
+        route: route.name,
+        ...(chatOptions.signal ? { signal: chatOptions.signal } : {}),
+        collect: (events) => collectChatResult(events, { route: route.name }),
+        onEnd: () => open.delete(stream),
+        open: async (signal) => {
+          open.add(stream);
+          const context = createContext(`${REQUEST_PREFIX}-${++requests}`, request, route, {
+            ...chatOptions,
+            signal,
+            publish,
+          });
+          return pipeline(context);
+        },
+      });
+      return stream;
+    },
+
+    fetch(instance: string, fetchOptions: RouterFetchOptions = {}): typeof fetch {
+      const resolved = config.instances.get(instance);
+      if (!resolved) throw unknownInstance(instance, [...config.instances.keys()]);
+      return createRouterFetch({
+        budget: budgets.get(resolved.budgetKey, { limit: resolved.maxConcurrency }),
+        transport: transportFor(instance, resolved.maxConcurrency),
+        queueMs: resolved.timeouts.queueMs,
+        session: fetchOptions.session,
+        priority: fetchOptions.priority,
+      });
+    },
+
+    route: (name?: string) => config.route(name),
+    routes: () => [...config.routes.values()],
+
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async close() {
+      closed = true;
+      for (const stream of open) stream.cancel(closedError());
+      open.clear();
+      await Promise.all([...transports.values()].map((transport) => transport.close()));
+      transports.clear();
+    },
+  };
+}
+
+function createContext(
+  requestId: string,
+  request: ChatRequest,
+  route: ResolvedRoute,
+  options: ChatOptions & { signal: AbortSignal; publish: (event: SluiceEvent) => void },
+): RequestContext {
+  const state = new Map<string | symbol, unknown>();
+  const context: RequestContext = {
+    requestId,
+    request,
+    route,
+    session: options.session,
+    priority: options.priority ?? options.session?.priority ?? 0,
+    signal: options.signal,
+    attempt: 1,
+    state,
+    emit(event) {
+      if (event.type === 'lease-acquired') addWaitedMs(context, event.waitedMs);
+      options.publish(event);
+    },
+  };
+  return context;
+}
+
+/** The pool size of a route's instance: its limit, shared by every route and model on it. */
+function instanceLimit(config: ResolvedConfig, route: ResolvedRoute): number {
+  return config.instances.get(route.instance)?.maxConcurrency ?? route.maxConcurrency;
+}
+
+function unknownInstance(instance: string, known: string[]): SluiceError {
+  return new SluiceError({
+    kind: 'config',
+    phase: 'config',
+    message: `router.fetch: no provider instance "${instance}" in the config; known: ${known.join(', ') || 'none'}.`,
+    hint: 'Pass a key of `providers` in the route config.',
+  });
+}
+
+function closedError(): SluiceError {
+  return new SluiceError({
+    kind: 'aborted',
+    message: 'The router was closed; in-flight streams were cancelled.',
+    hint: 'Create a new router to send more requests.',
+  });
+}
