@@ -33,6 +33,7 @@ export {
   buildSnapshot,
   gaugeOf,
   projectReadiness,
+  routesOf,
   sampleHistory,
   type BudgetSource,
   type ProjectReadinessInput,
@@ -64,3 +65,8 @@ export {
   type Dashboard,
   type DashboardOptions,
 } from './start-dashboard.js';
+export {
+  resolveReadinessRoutes,
+  type ConfigRoutesSource,
+  type ReadinessRoutes,
+} from './resolve-readiness-routes.js';

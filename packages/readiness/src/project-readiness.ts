@@ -17,6 +17,7 @@ import type {
   RouteReadiness,
 } from './readiness-schema.js';
 import { redactDeep, redactEndpoint } from './redact-endpoint.js';
+import { resolveReadinessRoutes, type ConfigRoutesSource } from './resolve-readiness-routes.js';
 
 /** Where live budget state comes from: a registry (e.g. `router.budgets`) or a list of budgets. */
 export type BudgetSource = BudgetRegistry | readonly Budget[];
@@ -31,8 +32,12 @@ export interface ProjectionOptions extends Partial<StateThresholds> {
 
 /** What {@link projectReadiness} reads. Everything but `routes` is optional. */
 export interface ProjectReadinessInput extends ProjectionOptions {
-  /** Resolved routes, e.g. `router.routes()` or the result of config resolution. */
-  routes: readonly ResolvedRoute[];
+  /**
+   * Resolved routes (e.g. `router.routes()`), or a route config with its descriptors, resolved
+   * here by {@link resolveReadinessRoutes} so a broken route shows as `invalid-route` instead of
+   * hiding the others.
+   */
+  routes: readonly ResolvedRoute[] | ConfigRoutesSource;
   /** Routes the config names that did not resolve; each becomes an `invalid-route` row. */
   problems?: readonly RouteProblem[];
   /** Name of the default route; default: the first route. */
@@ -49,8 +54,31 @@ export interface ProjectReadinessInput extends ProjectionOptions {
 }
 
 /** The internal input of {@link buildSnapshot}: a projection over an existing outcome log. */
-export interface SnapshotInput extends Omit<ProjectReadinessInput, 'events'> {
+export interface SnapshotInput extends Omit<ProjectReadinessInput, 'events' | 'routes'> {
+  routes: readonly ResolvedRoute[];
   log: OutcomeLog;
+}
+
+/** Routes, problems and default route from either form of `routes`. */
+export function routesOf(input: {
+  routes: readonly ResolvedRoute[] | ConfigRoutesSource;
+  problems?: readonly RouteProblem[];
+  defaultRoute?: string;
+}): { routes: readonly ResolvedRoute[]; problems: RouteProblem[]; defaultRoute?: string } {
+  if (Array.isArray(input.routes)) {
+    return {
+      routes: input.routes,
+      problems: [...(input.problems ?? [])],
+      ...(input.defaultRoute ? { defaultRoute: input.defaultRoute } : {}),
+    };
+  }
+  const resolved = resolveReadinessRoutes(input.routes as ConfigRoutesSource);
+  const defaultRoute = input.defaultRoute ?? resolved.defaultRoute;
+  return {
+    routes: resolved.routes,
+    problems: [...resolved.problems, ...(input.problems ?? [])],
+    ...(defaultRoute ? { defaultRoute } : {}),
+  };
 }
 
 function listBudgets(source: BudgetSource | undefined): readonly Budget[] {
@@ -251,11 +279,13 @@ export function buildSnapshot(input: SnapshotInput): ReadinessSnapshot {
 /**
  * Projects readiness without a running router: routes (and the problems of routes that did not
  * resolve), optionally recorded telemetry and live budgets, into a {@link ReadinessSnapshot}.
- * Pure: the same input gives the same snapshot. This is what `sluice check` without `--probe`
+ * Pure: the same input gives the same snapshot.
+ *
+ * @throws ConfigError when `routes` is a config with problems that belong to no route. This is what `sluice check` without `--probe`
  * shows, and what tests replay recorded event sequences through.
  */
 export function projectReadiness(input: ProjectReadinessInput): ReadinessSnapshot {
   const log = createOutcomeLog();
   for (const event of input.events ?? []) log.record(event);
-  return buildSnapshot({ ...input, log });
+  return buildSnapshot({ ...input, ...routesOf(input), log });
 }

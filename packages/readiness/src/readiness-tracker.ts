@@ -1,9 +1,11 @@
 import type { ResolvedRoute, Router, SluiceEvent } from '@sluice/core';
 import type { RouteProblem } from './decide-route-state.js';
+import type { ConfigRoutesSource } from './resolve-readiness-routes.js';
 import { createOutcomeLog } from './outcome-log.js';
 import {
   buildSnapshot,
   sampleHistory,
+  routesOf,
   type BudgetSource,
   type ProjectionOptions,
 } from './project-readiness.js';
@@ -17,8 +19,11 @@ export type TrackedRouter = Pick<Router, 'subscribe' | 'routes' | 'route' | 'bud
 
 /** Options of {@link createReadinessTracker}. */
 export interface ReadinessTrackerOptions extends ProjectionOptions {
-  /** Resolved routes; default `router.routes()`. One of `routes` and `router` is required. */
-  routes?: readonly ResolvedRoute[];
+  /**
+   * Resolved routes, or a route config with its descriptors (resolved once, at creation);
+   * default `router.routes()`. One of `routes` and `router` is required.
+   */
+  routes?: readonly ResolvedRoute[] | ConfigRoutesSource;
   /** Routes that did not resolve; they show as `invalid-route`. */
   problems?: readonly RouteProblem[];
   /** The router whose telemetry is tracked (`router.subscribe`). */
@@ -49,8 +54,12 @@ export interface ReadinessTracker {
   close(): void;
 }
 
-function defaultRouteOf(options: ReadinessTrackerOptions): string | undefined {
+function defaultRouteOf(
+  options: ReadinessTrackerOptions,
+  fromConfig: string | undefined,
+): string | undefined {
   if (options.defaultRoute) return options.defaultRoute;
+  if (fromConfig) return fromConfig;
   try {
     return options.router?.route().name;
   } catch {
@@ -69,7 +78,8 @@ function sameCounts(a: HistorySample | undefined, b: HistorySample): boolean {
  * `sampleIntervalMs` for the history chart, and projects a {@link ReadinessSnapshot} on demand.
  * The sampling timer is unref'd, so a tracker never keeps a process alive; call `close()` anyway.
  *
- * @throws TypeError when neither `routes` nor `router` is given.
+ * @throws TypeError when neither `routes` nor `router` is given; ConfigError when `routes` is a
+ *   config with problems that belong to no route.
  */
 export function createReadinessTracker(options: ReadinessTrackerOptions): ReadinessTracker {
   if (!options.routes && !options.router) {
@@ -86,7 +96,9 @@ export function createReadinessTracker(options: ReadinessTrackerOptions): Readin
   let sessions = options.sessions;
   let closed = false;
 
-  const routes = (): readonly ResolvedRoute[] => options.routes ?? options.router?.routes() ?? [];
+  const fixed = options.routes ? routesOf({ ...options, routes: options.routes }) : undefined;
+  const problems = fixed?.problems ?? [...(options.problems ?? [])];
+  const routes = (): readonly ResolvedRoute[] => fixed?.routes ?? options.router?.routes() ?? [];
   const budgets = (): BudgetSource | undefined => options.budgets ?? options.router?.budgets;
 
   function notify(): void {
@@ -125,8 +137,9 @@ export function createReadinessTracker(options: ReadinessTrackerOptions): Readin
       return buildSnapshot({
         ...options,
         routes: routes(),
+        problems,
         budgets: budgets(),
-        defaultRoute: defaultRouteOf(options),
+        defaultRoute: defaultRouteOf(options, fixed?.defaultRoute),
         log,
         history,
         historyMs,
