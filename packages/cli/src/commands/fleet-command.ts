@@ -1,0 +1,117 @@
+import { createLogUpdate } from 'log-update';
+import {
+  runFleetScenario,
+  type FleetReport,
+  type SessionProgress,
+} from '../fleet/run-fleet-scenario.js';
+import { renderFleetSummary, renderProgress } from '../render/fleet-summary.js';
+import { setupRouter } from '../router-setup.js';
+import type { Terminal } from '../terminal.js';
+
+/** Flags of `sluice fleet`. */
+export interface FleetFlags {
+  children: number;
+  tasks: number;
+  simulate: boolean;
+  config?: string | undefined;
+  route?: string | undefined;
+  json: boolean;
+}
+
+/**
+ * Draws live progress while a run goes on: redrawn in place on a TTY (throttled to 10 frames a
+ * second), nothing at all otherwise, so pipes and `--json` get only the final output.
+ */
+export function createProgressView(term: Terminal) {
+  if (!term.live) return { update: (_rows: readonly SessionProgress[]) => {}, done: () => {} };
+  const log = createLogUpdate(term.stdout as NodeJS.WriteStream);
+  let last: readonly SessionProgress[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const draw = () => {
+    timer = undefined;
+    log(renderProgress(last, term));
+  };
+  return {
+    update(rows: readonly SessionProgress[]) {
+      last = rows.map((row) => ({ ...row }));
+      timer ??= setTimeout(draw, 100);
+    },
+    done() {
+      if (timer) clearTimeout(timer);
+      if (last.length > 0) draw();
+      log.clear();
+    },
+  };
+}
+
+/** JSON form of a run, for `--json`: plain numbers, no secrets. */
+export function reportToJSON(report: FleetReport, extra: Record<string, unknown> = {}) {
+  return {
+    ...extra,
+    makespanMs: Math.round(report.makespanMs),
+    requests: report.requests,
+    failures: report.failures,
+    failuresByKind: report.failuresByKind,
+    retries: report.retries,
+    headerStalls: report.headerStalls,
+    peakInFlightClient: report.peakInFlightClient,
+    cancelled: report.cancelled,
+    sessions: report.sessions.map(({ name, stats }) => ({ name, ...stats })),
+  };
+}
+
+/** `sluice fleet`: a parent and N sub-agents streaming at once from one route, sharing one budget. */
+export async function fleetCommand(
+  flags: FleetFlags,
+  term: Terminal,
+  env: Record<string, string | undefined>,
+  signal: AbortSignal,
+): Promise<number> {
+  const setup = await setupRouter({
+    simulate: flags.simulate,
+    configFile: flags.config,
+    env,
+    command: 'fleet',
+    simulatorOptions: { source: 'generate', outputTokens: 48, tokensPerSecond: 60 },
+  });
+  try {
+    const route = setup.router.route(flags.route);
+    if (!term.json) {
+      term.out(
+        term.colors.dim(
+          `fleet: 1 parent + ${flags.children} sub-agents x ${flags.tasks} turns on route ` +
+            `${route.name} -> ${setup.target}, budget ${route.maxConcurrency || 'uncapped'}`,
+        ),
+      );
+    }
+    const view = createProgressView(term);
+    const report = await runFleetScenario({
+      router: setup.router,
+      route: route.name,
+      children: flags.children,
+      tasks: flags.tasks,
+      signal,
+      onProgress: view.update,
+    });
+    view.done();
+
+    const peakInFlightServer = setup.simulator?.stats().peakInFlight;
+    if (term.json) {
+      term.out(
+        JSON.stringify(reportToJSON(report, { route: route.name, peakInFlightServer }), null, 2),
+      );
+    } else {
+      term.out(
+        renderFleetSummary(report, term, {
+          title: 'summary',
+          peakInFlightServer,
+          budget: `budget ${route.maxConcurrency || 'uncapped'}`,
+        }),
+      );
+    }
+    if (report.cancelled) return 130;
+    return report.failures > 0 ? 1 : 0;
+  } finally {
+    await setup.close();
+  }
+}

@@ -1,0 +1,227 @@
+import { SluiceError, type Router, type SluiceErrorKind, type SluiceEvent } from '@sluice/core';
+import { createFleet, type Session, type SessionStats } from '@sluice/fleet-adapter';
+
+/** What one session is doing right now, for live progress. */
+export type SessionState =
+  'idle' | 'queued' | 'sending' | 'streaming' | 'backoff' | 'tool' | 'done' | 'cancelled';
+
+/** One row of live progress. */
+export interface SessionProgress {
+  name: string;
+  state: SessionState;
+  turn: number;
+  turns: number;
+  tokens: number;
+  retries: number;
+  failures: number;
+}
+
+/** Options of {@link runFleetScenario}. */
+export interface FleetScenarioOptions {
+  router: Router;
+  route?: string;
+  /** Sub-agents besides the parent. */
+  children: number;
+  /** Model turns each session runs. */
+  tasks: number;
+  /** A simulated tool call between turns, in ms; it runs without a lease. Default 50. */
+  toolMs?: number;
+  /** Prompt of one turn. */
+  prompt?: (session: string, turn: number) => string;
+  maxTokens?: number;
+  signal?: AbortSignal;
+  /** Called on every state change (throttle the drawing on your side). */
+  onProgress?: (rows: readonly SessionProgress[]) => void;
+}
+
+/** One session's line of the summary. */
+export interface SessionReport {
+  name: string;
+  stats: SessionStats;
+}
+
+/** What a fan-out run did. */
+export interface FleetReport {
+  sessions: SessionReport[];
+  /** Most leases held at once (attempts in flight), seen from the client. */
+  peakInFlightClient: number;
+  /** Requests that failed after every retry, by kind. */
+  failuresByKind: Partial<Record<SluiceErrorKind, number>>;
+  failures: number;
+  requests: number;
+  retries: number;
+  /** Attempts whose headers deadline fired (retried or final): the stall users see. */
+  headerStalls: number;
+  makespanMs: number;
+  cancelled: boolean;
+}
+
+/**
+ * Runs the fan-out the way a coding agent does: a parent session and `children` sub-agents, all
+ * streaming from the same route at once, each running `tasks` turns with a short tool call between
+ * turns. Every session draws from the router's one budget. A failed turn is counted and the
+ * session moves on, as an agent would report the failure and continue.
+ */
+export async function runFleetScenario(options: FleetScenarioOptions): Promise<FleetReport> {
+  const fleet = createFleet({ router: options.router });
+  const sessions: Session[] = [fleet.root];
+  for (let i = 1; i <= options.children; i += 1) sessions.push(fleet.root.spawn(`child-${i}`));
+
+  const progress = new Map<string, SessionProgress>();
+  for (const session of sessions) {
+    progress.set(session.id, {
+      name: session.name,
+      state: 'idle',
+      turn: 0,
+      turns: options.tasks,
+      tokens: 0,
+      retries: 0,
+      failures: 0,
+    });
+  }
+  const notify = () => options.onProgress?.([...progress.values()]);
+  const tracker = trackInFlight();
+  const unsubscribe = options.router.subscribe((event) => {
+    tracker.observe(event);
+    const row = event.sessionId === undefined ? undefined : progress.get(event.sessionId);
+    if (row && applyEvent(row, event)) notify();
+  });
+
+  const onAbort = () => fleet.root.cancel(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const startedAt = performance.now();
+  try {
+    await Promise.all(
+      sessions.map((session) => runSession(session, progress.get(session.id)!, options, notify)),
+    );
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    unsubscribe();
+  }
+  const makespanMs = performance.now() - startedAt;
+
+  const reports = sessions.map((session) => ({ name: session.name, stats: session.stats() }));
+  return summarize(reports, {
+    makespanMs,
+    peakInFlightClient: tracker.peak(),
+    headerStalls: tracker.headerStalls(),
+    cancelled: options.signal?.aborted ?? false,
+  });
+}
+
+async function runSession(
+  session: Session,
+  row: SessionProgress,
+  options: FleetScenarioOptions,
+  notify: () => void,
+): Promise<void> {
+  const prompt = options.prompt ?? defaultPrompt;
+  for (let turn = 1; turn <= options.tasks; turn += 1) {
+    if (session.signal.aborted) break;
+    row.turn = turn;
+    row.state = 'queued';
+    notify();
+
+    try {
+      const stream = session.chat(
+        {
+          messages: [{ role: 'user', content: prompt(session.name, turn) }],
+          ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
+        },
+        options.route ? { route: options.route } : {},
+      );
+      for await (const event of stream) {
+        if (event.type === 'text-delta' || event.type === 'reasoning-delta') row.tokens += 1;
+      }
+    } catch (error) {
+      if (session.signal.aborted) break;
+      row.failures += 1;
+      if (!SluiceError.isInstance(error)) throw error;
+    }
+
+    row.state = 'tool';
+    notify();
+    await sleep(options.toolMs ?? 50, session.signal);
+  }
+  row.state = session.signal.aborted ? 'cancelled' : 'done';
+  notify();
+}
+
+function applyEvent(row: SessionProgress, event: SluiceEvent): boolean {
+  switch (event.type) {
+    case 'queued':
+      row.state = 'queued';
+      return true;
+    case 'lease-acquired':
+      row.state = 'sending';
+      return true;
+    case 'first-token':
+      row.state = 'streaming';
+      return true;
+    case 'retry':
+      row.state = 'backoff';
+      row.retries += 1;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Counts attempts holding a lease (acquired, not yet released) and stalls seen as retries. */
+function trackInFlight() {
+  let active = 0;
+  let peak = 0;
+  let stalls = 0;
+  return {
+    observe(event: SluiceEvent) {
+      if (event.type === 'lease-acquired') peak = Math.max(peak, (active += 1));
+      else if (event.type === 'lease-released') active -= 1;
+      else if (isHeaderStall(event)) stalls += 1;
+    },
+    peak: () => peak,
+    headerStalls: () => stalls,
+  };
+}
+
+/** A headers deadline that fired: retried (`retry` of kind timeout) or final (`request-end`). */
+function isHeaderStall(event: SluiceEvent): boolean {
+  if (event.type === 'retry') return event.kind === 'timeout';
+  return event.type === 'request-end' && event.error?.phase === 'headers';
+}
+
+function summarize(
+  sessions: SessionReport[],
+  run: Pick<FleetReport, 'makespanMs' | 'peakInFlightClient' | 'headerStalls' | 'cancelled'>,
+): FleetReport {
+  const failuresByKind: Partial<Record<SluiceErrorKind, number>> = {};
+  let failures = 0;
+  let requests = 0;
+  let retries = 0;
+  for (const { stats } of sessions) {
+    requests += stats.requests;
+    retries += stats.retries;
+    failures += stats.failed;
+    for (const [kind, count] of Object.entries(stats.failuresByKind)) {
+      const key = kind as SluiceErrorKind;
+      failuresByKind[key] = (failuresByKind[key] ?? 0) + (count ?? 0);
+    }
+  }
+  return { sessions, failuresByKind, failures, requests, retries, ...run };
+}
+
+function defaultPrompt(session: string, turn: number): string {
+  return `You are ${session}. Step ${turn}: summarise what a budget of concurrent requests is for.`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,135 @@
+import {
+  ConfigError,
+  createBudgetRegistry,
+  createRouter,
+  loadConfig,
+  type BudgetRegistry,
+  type Router,
+} from '@sluice/core';
+import zhipu from '@sluice/provider-zhipu';
+import { startSimulator, type Simulator, type SimulatorOptions } from '@sluice/simulator';
+import { UsageError } from './usage-error.js';
+
+/** Env vars the zhipu descriptor reads its key from, in order. */
+export const ZHIPU_KEY_ENV = zhipu.auth.envVars;
+
+/** A router ready to use, and what to close after. */
+export interface RouterSetup {
+  router: Router;
+  /** Where requests go, for the header line (no secrets). */
+  target: string;
+  simulator: Simulator | undefined;
+  close(): Promise<void>;
+}
+
+/** Options of {@link setupRouter}. */
+export interface RouterSetupOptions {
+  simulate: boolean;
+  configFile?: string | undefined;
+  env: Record<string, string | undefined>;
+  /** Overrides for the simulated provider instance (the demo sets maxConcurrency and timeouts). */
+  instance?: Record<string, unknown>;
+  simulator?: Simulator;
+  simulatorOptions?: SimulatorOptions;
+  budgets?: BudgetRegistry;
+  command: string;
+}
+
+/** The route config used with `--simulate`: the zhipu descriptor pointed at the simulator. */
+export function simulatorConfig(baseURL: string, instance: Record<string, unknown> = {}) {
+  return {
+    providers: {
+      glm: { use: 'zhipu', endpoint: baseURL, apiKey: 'simulator-key', ...instance },
+    },
+    routes: { default: { provider: 'glm', model: 'glm-4.6' } },
+  };
+}
+
+/** The route config used with a key in the environment and no `--config`: the GLM Coding Plan. */
+export const DEFAULT_REAL_CONFIG = {
+  providers: { glm: { use: 'zhipu', endpoint: 'coding' } },
+  routes: { default: { provider: 'glm', model: 'glm-4.6' } },
+};
+
+/**
+ * Chooses where requests go: the embedded simulator with `--simulate`, the given config file, or
+ * the real GLM Coding Plan when one of the zhipu key env vars is set. With none of them it throws
+ * a {@link UsageError} saying how to run each. Config problems become usage errors too (exit 2).
+ */
+export async function setupRouter(options: RouterSetupOptions): Promise<RouterSetup> {
+  const budgets = options.budgets ?? createBudgetRegistry();
+  try {
+    if (options.simulate) return await simulated(options, budgets);
+    if (options.configFile !== undefined) return await fromFile(options, budgets);
+    if (ZHIPU_KEY_ENV.some((name) => options.env[name])) {
+      const router = createRouter({
+        config: DEFAULT_REAL_CONFIG,
+        providers: [zhipu],
+        budgets,
+        env: options.env,
+      });
+      return {
+        router,
+        target: `${router.route().url} (${router.route().model})`,
+        simulator: undefined,
+        close: () => router.close(),
+      };
+    }
+  } catch (error) {
+    if (ConfigError.isInstance(error)) throw new UsageError(error.message);
+    throw error;
+  }
+  throw new UsageError(
+    `sluice ${options.command}: nothing to talk to. Run it on the embedded simulator with ` +
+      `\`sluice ${options.command} --simulate\`, or against the GLM Coding Plan by setting ` +
+      `${ZHIPU_KEY_ENV.join(' or ')}, or with your own routes via \`--config sluice.config.ts\`.`,
+  );
+}
+
+async function simulated(
+  options: RouterSetupOptions,
+  budgets: BudgetRegistry,
+): Promise<RouterSetup> {
+  const own = options.simulator === undefined;
+  const simulator = options.simulator ?? (await startSimulator(options.simulatorOptions ?? {}));
+  try {
+    const router = createRouter({
+      config: simulatorConfig(simulator.baseURL, options.instance),
+      providers: [zhipu],
+      budgets,
+      env: options.env,
+    });
+    return {
+      router,
+      target: `simulator ${simulator.baseURL}`,
+      simulator,
+      close: async () => {
+        await router.close();
+        if (own) await simulator.close();
+      },
+    };
+  } catch (error) {
+    if (own) await simulator.close();
+    throw error;
+  }
+}
+
+async function fromFile(
+  options: RouterSetupOptions,
+  budgets: BudgetRegistry,
+): Promise<RouterSetup> {
+  const loaded = await loadConfig({ file: options.configFile });
+  const router = createRouter({
+    config: loaded.config,
+    providers: [...loaded.providers, ...Object.values(loaded.packages), zhipu],
+    budgets,
+    env: options.env,
+  });
+  const route = router.route();
+  return {
+    router,
+    target: `${route.url} (${route.model})`,
+    simulator: undefined,
+    close: () => router.close(),
+  };
+}
