@@ -20,6 +20,7 @@ export type {
 export { FAULT_HEADER, parseFaultHeader } from './simulator-fault.js';
 export type { SimulatorFault } from './simulator-fault.js';
 export type { SimulatorStats, TimelineSample } from './simulator-stats.js';
+export type { SimulatorEvent, SimulatorEventBody } from './simulator-event.js';
 export { GLM_ERROR_MESSAGES, glmErrorBody } from './glm-error-body.js';
 export type { GlmErrorBody } from './glm-error-body.js';
 export { defaultRecordingsDir, loadRecordings } from './recordings.js';

@@ -1,3 +1,4 @@
+import type { SimulatorEvent } from './simulator-event.js';
 import type { SimulatorFault } from './simulator-fault.js';
 import { validateFault } from './simulator-fault.js';
 
@@ -88,13 +89,20 @@ export interface SimulatorOptions {
 
   /** Most timeline samples kept by `stats()`; older ones are dropped. Default 10_000. */
   timelineLimit?: number;
+
+  /**
+   * Called synchronously for every request event (arrived, served, stalled, rejected, completed,
+   * reset, failed, aborted), for live displays and logs. A throwing listener is ignored.
+   * Default: none.
+   */
+  onEvent?: (event: SimulatorEvent) => void;
 }
 
 /** The options with every default filled in. */
 export type ResolvedSimulatorOptions = Required<
-  Omit<SimulatorOptions, 'recordingsDir' | 'recording' | 'fault' | 'apiKey'>
+  Omit<SimulatorOptions, 'recordingsDir' | 'recording' | 'fault' | 'apiKey' | 'onEvent'>
 > &
-  Pick<SimulatorOptions, 'recordingsDir' | 'recording' | 'fault' | 'apiKey'>;
+  Pick<SimulatorOptions, 'recordingsDir' | 'recording' | 'fault' | 'apiKey' | 'onEvent'>;
 
 const MODES: readonly SimulatorMode[] = ['stall', 'reject', 'slow'];
 const STALL_ENDS: readonly StallEnd[] = ['error', 'reset'];
@@ -124,6 +132,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
     fault: options.fault,
     apiKey: options.apiKey,
     timelineLimit: options.timelineLimit ?? 10_000,
+    onEvent: options.onEvent,
   };
 
   checkInteger('port', resolved.port, 0, 65_535);
@@ -149,6 +158,9 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
   }
   if (resolved.apiKey !== undefined && (typeof resolved.apiKey !== 'string' || !resolved.apiKey)) {
     throw new Error('startSimulator: apiKey must be a non-empty string when set');
+  }
+  if (resolved.onEvent !== undefined && typeof resolved.onEvent !== 'function') {
+    throw new Error('startSimulator: onEvent must be a function (event) => void');
   }
   if (resolved.fault !== undefined && typeof resolved.fault !== 'function') {
     validateFault(resolved.fault, 'startSimulator: fault');

@@ -59,6 +59,8 @@ export interface StatsRecorder {
   /** Adds `delta` to the current in-flight, streaming or stalling level and samples the timeline. */
   shift(level: 'inFlight' | 'streaming' | 'stalling', delta: number): void;
   readonly streaming: number;
+  /** Milliseconds since start or the last reset, the clock of `timeline`. */
+  elapsedMs(): number;
   snapshot(): SimulatorStats;
   reset(): void;
 }
@@ -99,6 +101,10 @@ export function createStatsRecorder(
 
     get streaming() {
       return levels.streaming;
+    },
+
+    elapsedMs() {
+      return Math.round((now() - startedAt) * 1000) / 1000;
     },
 
     snapshot() {

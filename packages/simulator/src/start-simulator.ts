@@ -16,6 +16,8 @@ import type {
   SimulatorOptions,
 } from './simulator-options.js';
 import { checkCeiling, checkMode, resolveSimulatorOptions } from './simulator-options.js';
+import type { SimulatorEvent, SimulatorEventBody } from './simulator-event.js';
+import { COUNTER_OF_EVENT } from './simulator-event.js';
 import type { SimulatorStats, StatsRecorder } from './simulator-stats.js';
 import { createStatsRecorder } from './simulator-stats.js';
 
@@ -43,7 +45,7 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const RESET_GRACE_MS = 50;
 
 /** A simulator's settings as shown to people: no key, no fault function. */
-export type SimulatorSettings = Omit<ResolvedSimulatorOptions, 'apiKey' | 'fault'> & {
+export type SimulatorSettings = Omit<ResolvedSimulatorOptions, 'apiKey' | 'fault' | 'onEvent'> & {
   /** True when requests must carry the configured API key. */
   checksApiKey: boolean;
   /** True when a `fault` option is set. */
@@ -114,7 +116,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     settings.source === 'recorded' ? loadRecordings(settings.recordingsDir) : new Map();
   const stats = createStatsRecorder(settings.timelineLimit);
   const open = new Set<Exchange>();
-  const context: ServerContext = { settings, recordings, stats, open, nextIndex: 0 };
+  const { onEvent } = settings;
+  const context: ServerContext = {
+    settings,
+    recordings,
+    stats,
+    open,
+    nextIndex: 0,
+    // A throwing listener must not break the simulated traffic; its error is dropped.
+    emit(event) {
+      if (onEvent === undefined) return;
+      try {
+        onEvent(event);
+      } catch {
+        // ignored on purpose, see above
+      }
+    },
+  };
 
   const server = createServer((req, res) => {
     handleRequest(context, req, res);
@@ -141,7 +159,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       settings.mode = mode;
     },
     settings() {
-      const { apiKey, fault, ...shown } = settings;
+      const { apiKey, fault, onEvent: _onEvent, ...shown } = settings;
       return { ...shown, checksApiKey: apiKey !== undefined, hasFault: fault !== undefined };
     },
     close() {
@@ -174,6 +192,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 }
 
 interface ServerContext {
+  emit(event: SimulatorEvent): void;
   settings: ResolvedSimulatorOptions;
   recordings: Map<string, Recording>;
   stats: StatsRecorder;
@@ -210,6 +229,8 @@ class Exchange {
   private phase: 'reading' | 'stalled' | 'serving' | 'done' = 'reading';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly index: number;
+  private readonly startedAt = performance.now();
+  private model = '';
 
   constructor(
     private readonly context: ServerContext,
@@ -223,13 +244,13 @@ class Exchange {
   start(): void {
     const { stats, open } = this.context;
     open.add(this);
-    stats.count('requests');
+    this.record({ type: 'request', path: this.path });
     stats.shift('inFlight', 1);
 
     // `close` fires after a normal end too; only an unfinished response counts as aborted.
     this.res.on('close', () => {
       if (!this.isDone()) {
-        stats.count('aborted');
+        this.record({ type: 'aborted' });
         this.finish();
       }
     });
@@ -247,18 +268,17 @@ class Exchange {
 
   private onBody(raw: string): void {
     if (this.isDone()) return;
-    const { settings, stats } = this.context;
+    const { settings } = this.context;
 
     const body = parseChatBody(raw);
     if (typeof body === 'string') {
-      stats.count('failed');
       this.answerError(400, '1214', body);
       return;
     }
 
+    this.model = body.model as string;
     const authCode = checkAuthorization(settings.apiKey, this.req.headers.authorization);
     if (authCode !== undefined) {
-      stats.count('failed');
       this.answerError(401, authCode);
       return;
     }
@@ -269,13 +289,11 @@ class Exchange {
       fault = this.faultFor(body);
       plan = this.planFor(body);
     } catch (error) {
-      stats.count('failed');
       this.answerError(400, '1210', (error as Error).message);
       return;
     }
 
     if (fault.status !== undefined) {
-      stats.count('failed');
       const code = fault.code ?? defaultCodeForStatus(fault.status);
       this.answerError(fault.status, code, undefined, fault.retryAfterSeconds);
       return;
@@ -329,8 +347,7 @@ class Exchange {
     const overCeiling = stats.streaming >= settings.ceiling;
 
     if (overCeiling && settings.mode === 'reject') {
-      stats.count('rejected');
-      this.answerError(429, '1302');
+      this.rejectForCeiling('ceiling');
       return;
     }
     if (overCeiling && settings.mode === 'stall') {
@@ -340,6 +357,12 @@ class Exchange {
 
     this.phase = 'serving';
     stats.shift('streaming', 1);
+    this.record({
+      type: 'served',
+      model: this.model,
+      stream: plan.streaming,
+      load: stats.streaming,
+    });
     const final =
       fault.finishReason === undefined ? plan : withFinishReason(plan, fault.finishReason);
     void this.serve(final, fault).catch((error: unknown) => this.fail(error));
@@ -348,16 +371,15 @@ class Exchange {
   private stall(): void {
     const { settings, stats } = this.context;
     this.phase = 'stalled';
-    stats.count('stalled');
+    this.record({ type: 'stalled', load: stats.streaming });
     stats.shift('stalling', 1);
 
     this.later(settings.stallMs, () => {
       if (settings.stallEnd === 'reset') {
-        this.reset();
+        this.reset('stall');
         return;
       }
-      stats.count('rejected');
-      this.answerError(429, '1302');
+      this.rejectForCeiling('stall');
     });
   }
 
@@ -394,7 +416,7 @@ class Exchange {
       if (step === resetAt) {
         await this.writeFlushed(pending);
         await this.sleep(RESET_GRACE_MS);
-        if (!this.isDone()) this.reset();
+        if (!this.isDone()) this.reset('fault');
         return;
       }
       if (step === truncateAt) {
@@ -413,7 +435,7 @@ class Exchange {
       if (plan.streaming) pending += `data: ${JSON.stringify(plan.events[step])}\n\n`;
     }
 
-    this.context.stats.count('completed');
+    this.record({ type: 'completed', durationMs: performance.now() - this.startedAt });
     if (!plan.streaming) {
       this.res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
     }
@@ -451,18 +473,31 @@ class Exchange {
     this.res.end(`${pending}${cut}`);
   }
 
-  private reset(): void {
-    this.context.stats.count('resets');
+  private reset(after: 'fault' | 'stall'): void {
+    this.record({ type: 'reset', after });
     this.finish();
     // A TCP RST rather than a FIN: the client sees ECONNRESET, as with a provider-side drop.
     this.req.socket.resetAndDestroy();
   }
 
+  /** Answers an error that is not the ceiling's, which counts as `failed`. */
   private answerError(status: number, code: string, detail?: string, retryAfterSeconds?: number) {
     if (this.isDone()) return;
+    this.record({ type: 'failed', status, code });
+    this.sendError(status, code, detail, retryAfterSeconds);
+  }
+
+  /** The ceiling's answer: 429 with code 1302, counted as `rejected`. */
+  private rejectForCeiling(after: 'ceiling' | 'stall'): void {
+    this.record({ type: 'rejected', after });
+    this.sendError(429, '1302');
+  }
+
+  private sendError(status: number, code: string, detail?: string, retryAfterSeconds?: number) {
     this.finish();
-    if (retryAfterSeconds !== undefined)
+    if (retryAfterSeconds !== undefined) {
       this.res.setHeader('retry-after', String(retryAfterSeconds));
+    }
     sendJson(this.res, status, glmErrorBody(code, detail));
   }
 
@@ -474,6 +509,13 @@ class Exchange {
     }
     this.finish();
     this.res.destroy();
+  }
+
+  /** Counts the event in `stats()` and hands it to the `onEvent` listener. */
+  private record(event: SimulatorEventBody): void {
+    const counter = COUNTER_OF_EVENT[event.type];
+    if (counter !== undefined) this.context.stats.count(counter);
+    this.context.emit({ ...event, index: this.index, atMs: this.context.stats.elapsedMs() });
   }
 
   // A method rather than a field test, because the phase changes across awaits and TypeScript

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Simulator } from '../src/index.js';
@@ -224,5 +226,39 @@ describe('load measurement', () => {
     expect(() => sim!.setMode('drop' as never)).toThrow(
       /mode must be one of 'stall', 'reject', 'slow'/,
     );
+  });
+});
+
+describe('a stall at the byte level', () => {
+  it('sends not one byte during the stall, then a complete 429 response', async () => {
+    sim = await startSimulator({
+      ceiling: 1,
+      stallMs: 500,
+      source: 'generate',
+      outputTokens: 300,
+      tokensPerSecond: 100,
+    });
+    await openStreams(sim, 1);
+
+    const body = JSON.stringify(chatBody());
+    const socket = connect(sim.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    const firstByteAt = new Promise<number>((resolve) => {
+      socket.once('data', () => resolve(performance.now()));
+    });
+    socket.on('data', (part: Buffer) => received.push(part));
+    const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()));
+    const sentAt = performance.now();
+    socket.write(
+      `POST /api/coding/paas/v4/chat/completions HTTP/1.1\r\nHost: x\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+
+    expect((await firstByteAt) - sentAt).toBeGreaterThanOrEqual(490);
+    await ended;
+    const text = Buffer.concat(received).toString('utf8');
+    expect(text.startsWith('HTTP/1.1 429')).toBe(true);
+    expect(text).toContain('"code":"1302"');
   });
 });

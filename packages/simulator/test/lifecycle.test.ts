@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import type { SimulatorEvent } from '../src/index.js';
 import { describeSimulator, startSimulator } from '../src/index.js';
 import { chatBody, postChat, waitUntil } from './helpers.js';
 
@@ -108,6 +109,57 @@ describe('describeSimulator', () => {
       sim.setCeiling(4);
       expect(describeSimulator(sim).settings.ceiling).toBe(4);
       expect((await postChat(sim.baseURL, chatBody())).status).toBe(401);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe('onEvent', () => {
+  it('reports each request from arrival to its end, matching the counters', async () => {
+    const events: SimulatorEvent[] = [];
+    const sim = await startSimulator({
+      ceiling: 1,
+      stallMs: 200,
+      source: 'generate',
+      outputTokens: 60,
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      const first = await postChat(sim.baseURL, chatBody({ model: 'glm-4.5' }));
+      await waitUntil(() => sim.stats().streaming === 1);
+      const second = await postChat(sim.baseURL);
+      await first.text();
+      expect(second.status).toBe(429);
+      await waitUntil(() => sim.stats().inFlight === 0);
+
+      const byIndex = (index: number) => events.filter((e) => e.index === index).map((e) => e.type);
+      expect(byIndex(0)).toEqual(['request', 'served', 'completed']);
+      expect(byIndex(1)).toEqual(['request', 'stalled', 'rejected']);
+      expect(events.find((e) => e.type === 'served')).toMatchObject({
+        model: 'glm-4.5',
+        stream: true,
+        load: 1,
+      });
+      expect(events.find((e) => e.type === 'rejected')).toMatchObject({ after: 'stall' });
+      const times = events.map((e) => e.atMs);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('keeps serving when the listener throws', async () => {
+    const sim = await startSimulator({
+      source: 'generate',
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    try {
+      const response = await postChat(sim.baseURL);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('[DONE]');
     } finally {
       await sim.close();
     }
