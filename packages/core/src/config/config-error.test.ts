@@ -381,3 +381,89 @@ describe('secrets are masked', () => {
     });
   });
 });
+
+describe('shape problems read as plain words with a fix', () => {
+  test('no config, or providers and routes missing or of the wrong type', () => {
+    expect(failure(undefined).issues).toEqual([
+      {
+        path: '(root)',
+        message: 'is required (expected an object)',
+        fix: 'export an object: defineConfig({ providers: { ... }, routes: { ... } })',
+      },
+    ]);
+    expect(failure({ providers: [], routes: 'x' }).issues).toMatchObject([
+      { path: 'providers', message: 'must be an object, not an array', value: '[]' },
+      { path: 'routes', message: 'must be an object, not a string', value: '"x"' },
+    ]);
+  });
+
+  test('names with spaces or ":" are refused (":" separates budget key parts)', () => {
+    const error = failure({
+      providers: { 'my glm': { use: 'zhipu' }, 'a:b': { use: 'zhipu' } },
+      routes: { default: { provider: 'my glm' } },
+    });
+    expect(issueAt(error, 'providers["my glm"]')).toMatchObject({
+      message: 'is not a valid name: must not contain spaces or ":"',
+      value: '"my glm"',
+    });
+    expect(issueAt(error, 'providers["a:b"]').fix).toBe("rename it: a name without spaces or ':'");
+  });
+
+  test('empty strings, a misspelt retry kind and a redis budget without url', () => {
+    const error = failure({
+      providers: {
+        glm: {
+          use: 'zhipu',
+          retry: { retryOn: ['rate_limit'] },
+          budget: { backend: 'redis' },
+          endpoint: '',
+        },
+      },
+      routes: { default: { provider: 'glm', model: '' } },
+    });
+
+    expect(issueAt(error, 'routes.default.model').message).toBe('must not be empty');
+    expect(issueAt(error, 'providers.glm.endpoint').message).toBe('must not be empty');
+    expect(issueAt(error, 'providers.glm.retry.retryOn[0]').message).toBe(
+      'is not an accepted value; did you mean "rate-limit"?',
+    );
+    expect(issueAt(error, 'providers.glm.budget.url')).toMatchObject({
+      message: 'is required for redis',
+      fix: "write the Redis URL, e.g. 'redis://127.0.0.1:6379'",
+    });
+  });
+
+  test('a descriptor that is not an object is one issue, not two', () => {
+    const error = failure({ providers: { glm: { descriptor: 5 } }, routes: validRoutes });
+    expect(error.issues).toEqual([
+      {
+        path: 'providers.glm.descriptor',
+        message: 'must be a provider descriptor, e.g. openAICompatible({ ... })',
+        value: '5',
+        fix: 'write a provider descriptor, e.g. openAICompatible({ id, baseURL })',
+      },
+    ]);
+  });
+
+  test('baseDelayMs above maxDelayMs is reported once, where it was set', () => {
+    const onInstance = failure({
+      providers: { glm: { use: 'zhipu', retry: { baseDelayMs: 30_000 } } },
+      routes: { default: { provider: 'glm' }, other: { provider: 'glm' } },
+    });
+    expect(onInstance.issues).toEqual([
+      {
+        path: 'providers.glm.retry.baseDelayMs',
+        message: 'is above maxDelayMs (20000) once precedence is applied',
+        value: '30000',
+        fix: 'lower baseDelayMs or raise maxDelayMs',
+      },
+    ]);
+
+    const global = failure({
+      retry: { maxDelayMs: 100 },
+      providers: { a: { use: 'zhipu' }, b: { use: 'zhipu' } },
+      routes: { default: { provider: 'a' } },
+    });
+    expect(global.issues.map((issue) => issue.path)).toEqual(['retry.baseDelayMs']);
+  });
+});

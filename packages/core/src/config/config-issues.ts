@@ -144,6 +144,14 @@ const FIELD_FIXES: Record<string, string> = {
   maxOutputTokens: 'write the output limit in tokens, a whole number > 0',
   budgetScope: "write 'instance' or 'model'",
   envVars: 'list env var names, e.g. ["MY_API_KEY"]',
+  url: "write the Redis URL, e.g. 'redis://127.0.0.1:6379'",
+  providers:
+    "write an object of provider instances, e.g. { glm: { use: '@sluice/provider-zhipu' } }",
+  routes: "write an object of routes, e.g. { default: { provider: 'glm', model: 'glm-4.6' } }",
+  descriptor: 'write a provider descriptor, e.g. openAICompatible({ id, baseURL })',
+  timeouts: 'write an object such as { idleMs: 600000 }',
+  retry: 'write an object such as { maxAttempts: 3 }',
+  budget: "write an object such as { backend: 'memory' }",
 };
 
 function lastNamedSegment(path: IssuePath): string | undefined {
@@ -160,14 +168,19 @@ function fixFor(issue: z.core.$ZodIssue, path: IssuePath): string {
   }
   const field = lastNamedSegment(path);
   if (field !== undefined && field in FIELD_FIXES) return FIELD_FIXES[field] as string;
-  if (issue.code === 'invalid_type') return `write a ${issue.expected}`;
+  if (path.length === 0)
+    return 'export an object: defineConfig({ providers: { ... }, routes: { ... } })';
+  if (issue.code === 'invalid_key') return "rename it: a name without spaces or ':'";
+  if (issue.code === 'invalid_type') return `write ${expectedWords(issue.expected)}`;
   if (issue.code === 'too_small') return `use a value >= ${String(issue.minimum)}`;
   if (issue.code === 'too_big') return `use a value <= ${String(issue.maximum)}`;
   return 'correct the value';
 }
 
-function article(word: string): string {
-  return /^[aeiou]/.test(word) ? 'an' : 'a';
+/** zod's expected type in plain words: `record` and `object` are both "an object". */
+function expectedWords(expected: string): string {
+  if (expected === 'record' || expected === 'object') return 'an object';
+  return `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
 }
 
 /** What a value is, in the words of a message: `NaN`, `Infinity`, `array`, `null`, `string`. */
@@ -181,16 +194,27 @@ function typeName(value: unknown): string {
 function messageFor(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type': {
-      if (issue.input === undefined) return `is required (expected ${issue.expected})`;
+      if (issue.input === undefined)
+        return `is required (expected ${expectedWords(issue.expected)})`;
       if (issue.expected === 'int') return 'must be a whole number';
-      return `must be ${article(issue.expected)} ${issue.expected}, not ${typeName(issue.input)}`;
+      return `must be ${expectedWords(issue.expected)}, not ${typeName(issue.input)}`;
     }
     case 'too_small':
+      if (issue.origin === 'string' && Number(issue.minimum) === 1) return 'must not be empty';
+      if (issue.origin === 'array') return `must have at least ${String(issue.minimum)} item(s)`;
       return `must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;
+    case 'invalid_key': {
+      const inner = issue.issues[0]?.message;
+      return `is not a valid name${inner ? `: ${inner}` : ''}`;
+    }
     case 'too_big':
       return `must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
-    case 'invalid_value':
-      return 'is not an accepted value';
+    case 'invalid_value': {
+      const accepted = issue.values.filter((value): value is string => typeof value === 'string');
+      const suggestion =
+        typeof issue.input === 'string' ? closestName(issue.input, accepted) : undefined;
+      return `is not an accepted value${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
+    }
     default:
       return issue.message.replace(/^Invalid input: /, '');
   }
@@ -277,7 +301,12 @@ export function zodIssuesToConfigIssues(
       continue;
     }
     const path = [...prefix, ...issue.path];
-    const value = describeValue(valueAt(options.input, issue.path), path);
+    // For a bad record key the offending value is the key itself, not the entry under it.
+    const offending =
+      issue.code === 'invalid_key'
+        ? issue.path[issue.path.length - 1]
+        : valueAt(options.input, issue.path);
+    const value = describeValue(offending, path);
     out.push({
       path: formatPath(path),
       message: messageFor(issue),

@@ -10,7 +10,13 @@ export type {
   RouteDefinition,
 } from './route-config-schema.js';
 export { defineConfig } from './define-config.js';
-export { credentialFingerprint, looksLikePackageName, resolveConfig } from './resolve-config.js';
+export {
+  credentialFingerprint,
+  looksLikePackageName,
+  packageNameOf,
+  resolveConfig,
+  tagDescriptorPackage,
+} from './resolve-config.js';
 export type {
   PackageLoadFailure,
   ResolveConfigOptions,

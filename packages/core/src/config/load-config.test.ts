@@ -82,6 +82,24 @@ describe('loadConfig', () => {
     expect(resolved.route().timeouts.idleMs).toBe(600_000);
   });
 
+  test('loaded descriptors find their package by name in plain providers, any package name', async () => {
+    await writeProviderPackage('@acme/llm-descriptor', 'export default descriptor;');
+    await write(
+      'sluice.config.json',
+      JSON.stringify({
+        providers: { acme: { use: '@acme/llm-descriptor' } },
+        routes: { default: { provider: 'acme', model: 'm' } },
+      }),
+    );
+
+    const loaded = await loadConfig({ cwd: dir });
+    // Only `providers`, as a router that was handed loaded.providers would pass it.
+    const route = resolveConfig(loaded.config, { providers: loaded.providers, env: {} }).route();
+
+    expect(route.provider.id).toBe('acme');
+    expect(JSON.stringify(loaded.providers[0])).not.toContain('llm-descriptor');
+  });
+
   test('loads sluice.config.mjs and takes a named `provider` export', async () => {
     await writeProviderPackage('@acme/sluice-provider-acme', 'export const provider = descriptor;');
     await write('sluice.config.mjs', `export default ${JSON.stringify(JSON_CONFIG)};`);

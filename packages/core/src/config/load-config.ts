@@ -7,7 +7,7 @@ import { checkProviderDescriptor } from '../descriptor/define-provider.js';
 import type { ProviderDescriptor } from '../descriptor/types.js';
 import { ConfigError } from './config-error.js';
 import type { PackageLoadFailure, ResolveConfigOptions } from './resolve-config.js';
-import { looksLikePackageName } from './resolve-config.js';
+import { looksLikePackageName, tagDescriptorPackage } from './resolve-config.js';
 import type { RouteConfig } from './route-config-schema.js';
 
 /** Config file names looked for, in this order: TypeScript first, JSON last. */
@@ -136,7 +136,10 @@ async function loadProviderPackage(
     return { reason: 'no-descriptor', message: 'it exports no provider descriptor' };
   }
   const checked = checkProviderDescriptor(candidate);
-  if (checked.descriptor) return checked.descriptor;
+  if (checked.descriptor) {
+    tagDescriptorPackage(checked.descriptor, use);
+    return checked.descriptor;
+  }
   const details = checked.issues.map((issue) => `${issue.path} ${issue.message}`).join('; ');
   return { reason: 'no-descriptor', message: `its descriptor is invalid: ${details}` };
 }

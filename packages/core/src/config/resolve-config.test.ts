@@ -239,6 +239,28 @@ describe('API keys', () => {
     expect(resolveKey('env:NOPE', { NOPE: '' }).apiKeyEnvTried).toEqual(['NOPE']);
   });
 
+  test('secret headers and a redis password are masked in JSON too, other headers kept', () => {
+    const resolved = resolveConfig(
+      {
+        providers: {
+          z: {
+            use: 'zhipu',
+            headers: { 'X-Api-Key': KEY, 'x-team': 'agents' },
+            budget: { backend: 'redis', url: 'redis://:hunter2pass@db.internal:6379' },
+          },
+        },
+        routes: { r: { provider: 'z' } },
+      },
+      { providers: [zhipuLike], env: {} },
+    );
+    const json = JSON.stringify(resolved.route());
+
+    expect(resolved.route().headers['x-api-key']).toBe(KEY);
+    expect(json).not.toContain(KEY);
+    expect(json).not.toContain('hunter2pass');
+    expect(JSON.parse(json).headers['x-team']).toBe('agents');
+  });
+
   test('the key never appears in JSON or inspect output of a resolved route', async () => {
     const { inspect } = await import('node:util');
     const resolved = resolveConfig(

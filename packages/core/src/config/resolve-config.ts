@@ -14,6 +14,7 @@ import {
   collectSecrets,
   describeValue,
   formatPath,
+  maskUrlCredentials,
   redactIssues,
   zodIssuesToConfigIssues,
 } from './config-issues.js';
@@ -86,12 +87,32 @@ export interface ResolvedConfig {
   config: RouteConfig;
 }
 
-// Keys and the env never reach JSON or `util.inspect` output from these objects: both print the
-// key masked. A spread copy loses this protection, which is why callers should not spread them.
+const SECRET_HEADER = /(auth|key|token|secret|cookie|signature|password|credential)/i;
+
+// Keys never reach JSON or `util.inspect` output from these objects: both print the key, secret
+// looking headers and a Redis password masked. A spread copy loses this protection (it lives on
+// the prototype), which is why callers should pass these objects as they are.
 const SECRET_SAFE = {
-  toJSON(this: { apiKey?: string }): Record<string, unknown> {
-    const { apiKey, ...rest } = this;
-    return { ...rest, apiKey: apiKey === undefined ? undefined : maskSecret(apiKey) };
+  toJSON(this: {
+    apiKey?: string;
+    headers?: Record<string, string>;
+    budget?: ResolvedBudget;
+  }): Record<string, unknown> {
+    const { apiKey, headers, budget, ...rest } = this;
+    const safeHeaders = Object.fromEntries(
+      Object.entries(headers ?? {}).map(([name, value]) => [
+        name,
+        SECRET_HEADER.test(name) ? maskSecret(value) : value,
+      ]),
+    );
+    return {
+      ...rest,
+      apiKey: apiKey === undefined ? undefined : maskSecret(apiKey),
+      headers: safeHeaders,
+      ...(budget === undefined
+        ? {}
+        : { budget: { ...budget, url: budget.url && maskUrlCredentials(budget.url) } }),
+    };
   },
   [Symbol.for('nodejs.util.inspect.custom')](this: { toJSON(): unknown }) {
     return this.toJSON();
@@ -144,6 +165,22 @@ function didYouMean(name: string, known: readonly string[]): string {
 // that a descriptor passed in `providers` matches its package name without `loadConfig`.
 const PACKAGE_ID = /^(?:@[^/]+\/)?(?:sluice-)?provider-(.+)$/;
 
+const PACKAGE_NAME = Symbol.for('@sluice/core/descriptor-package');
+
+/**
+ * Records which package a descriptor was loaded from (`loadConfig` does this), so that a `use`
+ * naming that package finds it among plain `providers`. Non-enumerable: it never shows in JSON.
+ */
+export function tagDescriptorPackage(descriptor: ProviderDescriptor, packageName: string): void {
+  Object.defineProperty(descriptor, PACKAGE_NAME, { value: packageName, configurable: true });
+}
+
+/** The package a descriptor was loaded from by `loadConfig`, if any. */
+export function packageNameOf(descriptor: ProviderDescriptor): string | undefined {
+  const value = (descriptor as { [PACKAGE_NAME]?: unknown })[PACKAGE_NAME];
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** True when `use` reads as an npm package name rather than a descriptor id. */
 export function looksLikePackageName(use: string): boolean {
   return use.startsWith('@') || use.includes('/') || /^sluice-provider-/.test(use);
@@ -154,7 +191,9 @@ class DescriptorIndex {
 
   constructor(providers: readonly ProviderDescriptor[]) {
     for (const descriptor of providers) {
-      for (const name of [descriptor.id, ...descriptor.aliases]) {
+      const packageName = packageNameOf(descriptor);
+      const names = [descriptor.id, ...descriptor.aliases, ...(packageName ? [packageName] : [])];
+      for (const name of names) {
         const key = name.toLowerCase();
         if (!this.byName.has(key)) this.byName.set(key, descriptor);
       }
@@ -191,6 +230,8 @@ function descriptorForInstance(
   const inline = instance.descriptor;
 
   if (inline !== undefined) {
+    // Not an object at all: the schema has said so already.
+    if (!isRecord(inline)) return undefined;
     const checked = checkProviderDescriptor(inline, [...path, 'descriptor']);
     context.issues.items.push(...checked.issues);
     const descriptor = checked.descriptor;
@@ -418,17 +459,29 @@ function mergeRetry(layers: readonly Loose[]): RetryPolicy {
   return out;
 }
 
-function checkRetry(path: IssuePath, retry: RetryPolicy, issues: IssueList): void {
-  if (typeof retry.baseDelayMs === 'number' && typeof retry.maxDelayMs === 'number') {
-    if (retry.baseDelayMs > retry.maxDelayMs) {
-      issues.add(
-        [...path, 'retry', 'baseDelayMs'],
-        `is above maxDelayMs (${retry.maxDelayMs}) after precedence is applied`,
-        'lower baseDelayMs or raise maxDelayMs',
-        retry.baseDelayMs,
-      );
-    }
-  }
+const setsDelays = (layer: Loose) =>
+  layer.baseDelayMs !== undefined || layer.maxDelayMs !== undefined;
+
+/**
+ * Backoff grows from baseDelayMs up to maxDelayMs, so base above max is a mistake. The layers
+ * are highest first with their paths; the issue goes to the highest layer that sets either
+ * field, which is where the user has to change something.
+ */
+function checkRetry(
+  retry: RetryPolicy,
+  layers: readonly { path: IssuePath; retry: Loose }[],
+  issues: IssueList,
+): void {
+  if (typeof retry.baseDelayMs !== 'number' || typeof retry.maxDelayMs !== 'number') return;
+  if (retry.baseDelayMs <= retry.maxDelayMs) return;
+  const culprit = layers.find((layer) => setsDelays(layer.retry));
+  if (!culprit) return;
+  issues.add(
+    [...culprit.path, 'baseDelayMs'],
+    `is above maxDelayMs (${retry.maxDelayMs}) once precedence is applied`,
+    'lower baseDelayMs or raise maxDelayMs',
+    retry.baseDelayMs,
+  );
 }
 
 function normalizeHeaders(...layers: unknown[]): Record<string, string> {
@@ -469,7 +522,15 @@ function resolveInstance(name: string, raw: Loose, context: Context): ResolvedIn
     descriptor[field] as Loose,
   ];
   const retry = mergeRetry(layers('retry'));
-  checkRetry(['providers', name], retry, context.issues);
+  checkRetry(
+    retry,
+    [
+      { path: ['providers', name, 'retry'], retry: asRecord(raw.retry) },
+      { path: ['retry'], retry: context.global.retry },
+      { path: ['providers', name, raw.descriptor ? 'descriptor' : 'use'], retry: descriptor.retry },
+    ],
+    context.issues,
+  );
   if (!endpoint) return undefined;
 
   return secretSafe<ResolvedInstance>({
@@ -568,7 +629,7 @@ function resolveRoute(
   const model = resolveModel(routeName, raw, instance, context);
   const timeouts = mergeTimeouts([asRecord(raw.timeouts), instance.timeouts as unknown as Loose]);
   const retry = mergeRetry([asRecord(raw.retry), instance.retry as unknown as Loose]);
-  checkRetry(path, retry, context.issues);
+  checkRetry(retry, [{ path: [...path, 'retry'], retry: asRecord(raw.retry) }], context.issues);
   if (!model) return undefined;
 
   const budgetKey =
