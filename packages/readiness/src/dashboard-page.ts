@@ -89,7 +89,7 @@ const SCRIPT = `
         h('td', {}, h('span', { class: 'badge s-' + r.state }, r.state)),
         h('td', {}, r.name + (r.isDefault ? ' *' : '')),
         h('td', {}, r.instance ? r.instance + ' (' + r.providerId + ')' : '-'),
-        h('td', {}, r.model || '-', r.catalog ? h('div', { class: 'meta' }, 'ctx ' + r.catalog.contextWindow + ' · out ' + r.catalog.maxOutputTokens) : null),
+        h('td', {}, r.model || '-', r.catalog ? h('div', { class: 'meta' }, 'context ' + r.catalog.contextWindow.toLocaleString('en-US') + ' · output ' + r.catalog.maxOutputTokens.toLocaleString('en-US')) : null),
         h('td', { class: 'kv' }, b ? b.active + ' / ' + (b.limit || '∞') + (b.queued ? ' · ' + b.queued + ' queued' : '') : '-'),
         h('td', { class: 'kv' }, b ? pair(b.leaseWaitP50Ms, b.leaseWaitP95Ms) : '-'),
         h('td', { class: 'kv' }, pair(r.recent.ttftP50Ms, r.recent.ttftP95Ms)),
@@ -144,6 +144,8 @@ const SCRIPT = `
     const svg = $('chart');
     const W = 640, H = 180, L = 34, R = 8, T = 10, B = 22;
     const samples = s.history.samples;
+    const last = samples[samples.length - 1];
+    $('chart-now').textContent = last ? 'now: ' + last.active + ' in flight · ' + last.queued + ' queued' : '';
     const end = s.generatedAt, start = end - s.history.windowMs;
     const limitSum = s.providers.reduce((n, p) => n + p.limit, 0);
     const top = Math.max(1, limitSum, ...samples.map((x) => Math.max(x.active, x.queued)));
@@ -156,7 +158,7 @@ const SCRIPT = `
       limitSum > 0 ? h('svg:line', { x1: L, x2: W - R, y1: y(limitSum), y2: y(limitSum), stroke: '#3fb95066', 'stroke-dasharray': '6 4' }) : null,
       h('svg:text', { x: L - 6, y: y(top) + 4, 'text-anchor': 'end', fill: '#8593a3', 'font-size': 11 }, String(top)),
       h('svg:text', { x: L - 6, y: y(0) + 4, 'text-anchor': 'end', fill: '#8593a3', 'font-size': 11 }, '0'),
-      h('svg:text', { x: L, y: H - 4, fill: '#8593a3', 'font-size': 11 }, '-' + Math.round(s.history.windowMs / 60000) + ' min'),
+      h('svg:text', { x: L, y: H - 4, fill: '#8593a3', 'font-size': 11 }, '-' + (s.history.windowMs >= 60000 ? Math.round(s.history.windowMs / 60000) + ' min' : Math.round(s.history.windowMs / 1000) + ' s')),
       h('svg:text', { x: W - R, y: H - 4, 'text-anchor': 'end', fill: '#8593a3', 'font-size': 11 }, 'now'),
       h('svg:polyline', { id: 'chart-queued', points: line('queued'), fill: 'none', stroke: 'var(--queued)', 'stroke-width': 2, 'data-count': samples.length, 'data-max': Math.max(0, ...samples.map((p) => p.queued)) }),
       h('svg:polyline', { id: 'chart-active', points: line('active'), fill: 'none', stroke: 'var(--active)', 'stroke-width': 2, 'data-count': samples.length, 'data-max': Math.max(0, ...samples.map((p) => p.active)) }));
@@ -170,11 +172,11 @@ const SCRIPT = `
     box.replaceChildren();
     if (!entries.length) { box.append(h('div', { class: 'empty' }, 'No failures in the recent window.')); return; }
     const max = Math.max(...entries.map((e) => e[1]));
-    const svg = h('svg:svg', { viewBox: '0 0 300 ' + entries.length * 22, width: '100%', height: entries.length * 22 });
+    const svg = h('svg:svg', { viewBox: '0 0 300 ' + entries.length * 22, width: 300, height: entries.length * 22 });
     entries.forEach(([k, n], i) => {
       svg.append(h('svg:text', { x: 0, y: i * 22 + 15, fill: '#d7dde4', 'font-size': 12 }, k),
         h('svg:rect', { x: 110, y: i * 22 + 4, height: 14, rx: 3, width: Math.max(2, (n / max) * 160), fill: 'var(--failing)', 'data-kind': k, 'data-count': n }),
-        h('svg:text', { x: 276, y: i * 22 + 15, fill: '#8593a3', 'font-size': 12, 'text-anchor': 'end' }, String(n)));
+        h('svg:text', { x: 298, y: i * 22 + 15, fill: '#8593a3', 'font-size': 12, 'text-anchor': 'end' }, String(n)));
     });
     box.append(svg);
   }
@@ -237,7 +239,7 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
     <tbody id="routes-body"></tbody></table></section>
   <section class="panel"><h2>Provider budgets</h2><div id="gauges" class="gauges"></div></section>
   <section class="panel"><h2>In flight and queued</h2>
-    <div class="legend"><span><i class="la"></i>in flight</span><span><i class="lq"></i>queued</span><span>dashed: sum of limits</span></div>
+    <div class="legend"><span><i class="la"></i>in flight</span><span><i class="lq"></i>queued</span><span>dashed: sum of limits</span><span id="chart-now"></span></div>
     <svg id="chart" viewBox="0 0 640 180" width="100%" height="180" role="img" aria-label="in flight and queued over time"></svg></section>
   <section class="panel"><h2>Failures by kind</h2><div id="failures"></div></section>
   <section class="panel"><h2>Sessions</h2><div id="sessions"></div></section>

@@ -1,0 +1,193 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createBudgetRegistry, createRouter, type Router } from '@sluice/core';
+import { provider as zhipu } from '@sluice/provider-zhipu';
+import { startSimulator, type Simulator } from '@sluice/simulator';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createReadinessTracker,
+  startDashboard,
+  type Dashboard,
+  type ReadinessSession,
+  type ReadinessTracker,
+} from '../src/index.js';
+
+// A real browser against a real dashboard, fed by a real router streaming from the simulator.
+// Chromium comes from the system (Debian's `chromium`; .ci/run installs it). Locally, a missing
+// Chromium skips this file with a loud message; in CI (process.env.CI) it fails instead.
+const executablePath = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = existsSync(executablePath);
+if (!haveChromium && process.env.CI) {
+  throw new Error(
+    `Chromium not found at ${executablePath}: CI must run the dashboard browser test. ` +
+      'Install it (apt-get install -y chromium) or set SLUICE_CHROMIUM.',
+  );
+}
+if (!haveChromium) {
+  process.stderr.write(
+    `\n\n!!!!! SKIPPING the dashboard browser test: no Chromium at ${executablePath}. !!!!!\n` +
+      '!!!!! Install it with `apt-get install -y chromium` or set SLUICE_CHROMIUM. !!!!!\n\n',
+  );
+}
+
+const SECRET = 'sk-browser-SECRET-5a4b3c2d1e0f9988';
+const artifacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
+
+/** A small stand-in for a fleet's session tree: a parent and the children the test starts. */
+function sessionTree(live: Map<string, { inFlight: number; requests: number }>): ReadinessSession {
+  const child = (id: string): ReadinessSession => ({
+    id,
+    name: id,
+    state: (live.get(id)?.inFlight ?? 0) > 0 ? 'streaming' : 'idle',
+    requests: live.get(id)?.requests ?? 0,
+    inFlight: live.get(id)?.inFlight ?? 0,
+    children: [],
+  });
+  return {
+    id: 'parent',
+    name: 'parent',
+    state: 'waiting on children',
+    requests: 0,
+    children: ['child-1', 'child-2', 'child-3'].map(child),
+  };
+}
+
+describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
+  let simulator: Simulator;
+  let router: Router;
+  let tracker: ReadinessTracker;
+  let dashboard: Dashboard;
+  let browser: Browser;
+  let page: Page;
+  const live = new Map<string, { inFlight: number; requests: number }>();
+
+  beforeAll(async () => {
+    simulator = await startSimulator({
+      ceiling: 3,
+      mode: 'reject',
+      source: 'generate',
+      outputTokens: 40,
+      tokensPerSecond: 20,
+    });
+    router = createRouter({
+      config: {
+        providers: {
+          glm: { use: 'zhipu', endpoint: simulator.baseURL, apiKey: SECRET, maxConcurrency: 3 },
+        },
+        routes: { default: { provider: 'glm', model: 'glm-4.6' } },
+      },
+      providers: [zhipu],
+      budgets: createBudgetRegistry(),
+    });
+    tracker = createReadinessTracker({
+      router,
+      sampleIntervalMs: 250,
+      historyMs: 30_000,
+      sessions: () => sessionTree(live),
+    });
+    dashboard = await startDashboard({ tracker, intervalMs: 500 });
+    browser = await chromium.launch({
+      executablePath,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    tracker?.close();
+    await router?.close();
+    await simulator?.close();
+  });
+
+  function chat(session: string): Promise<string> {
+    const stats = live.get(session) ?? { inFlight: 0, requests: 0 };
+    live.set(session, stats);
+    stats.inFlight++;
+    stats.requests++;
+    const stream = router.chat(
+      { messages: [{ role: 'user', content: `hello from ${session}` }] },
+      { session: { id: session, parentId: 'parent' } },
+    );
+    return stream.text().finally(() => stats.inFlight--);
+  }
+
+  const gauge = () => page.locator('[data-budget]').first();
+
+  it('loads the page and shows the route, not checked yet', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(dashboard.url);
+    await expect.poll(() => page.title()).toBe('Sluice readiness');
+    await page.waitForSelector('tr[data-route="default"][data-state="not-checked"]');
+    expect(await gauge().getAttribute('data-limit')).toBe('3');
+    expect(await gauge().getAttribute('data-active')).toBe('0');
+    expect(errors).toEqual([]);
+  });
+
+  it('a running fleet moves the gauges and the chart, then the route is ready', async () => {
+    const streams = ['child-1', 'child-2', 'child-3', 'child-1', 'child-2', 'child-3'].map(chat);
+
+    await page.waitForSelector('[data-budget][data-active="3"]', { timeout: 10_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-budget]')?.getAttribute('data-queued')) > 0,
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.waitForFunction(
+      () =>
+        Number(document.getElementById('chart-active')?.getAttribute('data-max')) >= 3 &&
+        Number(document.getElementById('chart-queued')?.getAttribute('data-max')) >= 1,
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.locator('[data-session="child-2"]').textContent()).toMatch(/streaming/);
+    expect(await page.locator('#gauges svg .gauge-arc').first().getAttribute('data-pct')).toBe(
+      '100.0',
+    );
+
+    const texts = await Promise.all(streams);
+    expect(texts.every((text) => text.length > 0)).toBe(true);
+    await page.waitForSelector('tr[data-route="default"][data-state="ready"]', { timeout: 10_000 });
+    await page.waitForSelector('[data-budget][data-active="0"][data-queued="0"]');
+    expect(simulator.stats().peakInFlight).toBeLessThanOrEqual(3);
+  });
+
+  it('turns the route degraded when the simulator answers 1302, and saves a screenshot', async () => {
+    simulator.setCeiling(1);
+    const streams = ['child-1', 'child-2', 'child-3'].map(chat);
+
+    await page.waitForSelector('tr[data-route="default"][data-state="degraded"]', {
+      timeout: 15_000,
+    });
+    const note = await page.locator('tr[data-note-for="default"]').textContent();
+    expect(note).toMatch(/rate-limit|[Cc]ooldown/);
+    expect(note).toContain('fix');
+    await page.waitForSelector('rect[data-kind="rate-limit"]');
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: `${artifacts}dashboard.png`, fullPage: true });
+    expect(existsSync(`${artifacts}dashboard.png`)).toBe(true);
+
+    const html = await page.content();
+    expect(html).not.toContain(SECRET);
+    for (const path of ['readiness.json', 'metrics']) {
+      const body = await (await fetch(`${dashboard.url}${path}`)).text();
+      expect(body.length).toBeGreaterThan(100);
+      expect(body).not.toContain(SECRET);
+    }
+
+    await Promise.allSettled(streams);
+  });
+});
