@@ -1,0 +1,179 @@
+import { SluiceError } from '@sluice/core';
+import type { ChatOptions, ChatRequest, ChatStream, Router } from '@sluice/core';
+
+import type { BudgetConnection } from '../server/budget-server.js';
+import { mergeAccounting, SessionAccounting, type SessionStats } from './session-accounting.js';
+
+/** Options of {@link Session.spawn}. */
+export interface SpawnSessionOptions {
+  /** Higher goes first in every budget queue. Default: the fleet's child priority (0). */
+  priority?: number;
+  /**
+   * The session's relative share among its siblings, kept for reporting. Default 1.
+   *
+   * TODO(fleet): not enforced yet. Siblings of one priority are served round-robin, one grant
+   * each per round; a weighted round-robin in the core fair queue would make `share: 2` mean two.
+   */
+  share?: number;
+}
+
+/** Options of {@link Session.chat}: those of `router.chat()` without `session`, which is implied. */
+export type SessionChatOptions = Omit<ChatOptions, 'session'>;
+
+/** Options of {@link Session.stats}. */
+export interface SessionStatsOptions {
+  /** Sum the session's whole subtree instead of the session alone. Default false. */
+  descendants?: boolean;
+}
+
+/**
+ * One agent conversation of a fleet: the root (the parent agent) or a sub-agent at any depth.
+ * All sessions of a fleet use the fleet's router, hence the same budget registry: a child never
+ * gets a budget of its own.
+ */
+export interface Session {
+  /** Unique in the fleet: the path of names from the root, `root/planner/search`. */
+  readonly id: string;
+  readonly name: string;
+  readonly parent: Session | undefined;
+  readonly children: readonly Session[];
+  /** 0 for the root. */
+  readonly depth: number;
+  /** Queue priority of the session's requests; higher goes first. */
+  readonly priority: number;
+  readonly share: number;
+  /** Aborts when the session (or an ancestor) is cancelled; replaced by a fresh one afterwards. */
+  readonly signal: AbortSignal;
+  /** Starts a child session under this one. */
+  spawn(name: string, options?: SpawnSessionOptions): Session;
+  /**
+   * `router.chat()` as this session: fairness, priority and accounting follow the session. One
+   * lease covers this one model request, from send until its body ends, never the whole turn, so
+   * a tool that waits on a child session while the parent holds nothing cannot deadlock.
+   */
+  chat(request: ChatRequest, options?: SessionChatOptions): ChatStream;
+  /**
+   * Cancels every in-flight and queued request of this session and its descendants, freeing
+   * their leases; workers and processes bound to them are told through their `cancelSignal`.
+   * The sessions stay usable: later requests run normally.
+   */
+  cancel(reason?: unknown): void;
+  /** The session's figures (or its subtree's). */
+  stats(options?: SessionStatsOptions): SessionStats;
+}
+
+/** What a session needs from its fleet. */
+export interface SessionHost {
+  readonly router: Router;
+  readonly childPriority: number;
+  register(session: FleetSession): void;
+  uniqueId(parent: FleetSession, name: string): string;
+}
+
+/** @internal The fleet's session implementation. */
+export class FleetSession implements Session {
+  readonly children: FleetSession[] = [];
+  readonly depth: number;
+  readonly accounting = new SessionAccounting();
+  /** Workers and processes whose leases count against this session. */
+  readonly bound = new Set<BudgetConnection>();
+  private controller = new AbortController();
+
+  constructor(
+    private readonly host: SessionHost,
+    readonly id: string,
+    readonly name: string,
+    readonly parent: FleetSession | undefined,
+    readonly priority: number,
+    readonly share: number,
+  ) {
+    this.depth = parent ? parent.depth + 1 : 0;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  spawn(name: string, options: SpawnSessionOptions = {}): FleetSession {
+    validateName(name);
+    const priority = options.priority ?? this.host.childPriority;
+    const share = options.share ?? 1;
+    validateNumber('priority', priority, name);
+    validateNumber('share', share, name);
+    const child = new FleetSession(
+      this.host,
+      this.host.uniqueId(this, name),
+      name,
+      this,
+      priority,
+      share,
+    );
+    this.children.push(child);
+    this.host.register(child);
+    return child;
+  }
+
+  chat(request: ChatRequest, options: SessionChatOptions = {}): ChatStream {
+    const own = this.controller.signal;
+    const signal = options.signal ? AbortSignal.any([own, options.signal]) : own;
+    return this.host.router.chat(request, {
+      ...options,
+      signal,
+      session: { id: this.id, priority: this.priority, parentId: this.parent?.id },
+    });
+  }
+
+  cancel(reason?: unknown): void {
+    const why =
+      reason ??
+      new SluiceError({
+        kind: 'aborted',
+        message: `Session "${this.id}" was cancelled.`,
+      });
+    const label = reason instanceof Error ? reason.message : `session "${this.id}" was cancelled`;
+    for (const session of this.subtree()) session.abortInFlight(why, label);
+  }
+
+  stats(options: SessionStatsOptions = {}): SessionStats {
+    if (!options.descendants) return this.accounting.snapshot();
+    return mergeAccounting(this.subtree().map((session) => session.accounting));
+  }
+
+  /** This session and all its descendants, parents before children. */
+  subtree(): FleetSession[] {
+    const out: FleetSession[] = [];
+    const visit = (session: FleetSession): void => {
+      out.push(session);
+      for (const child of session.children) visit(child);
+    };
+    visit(this);
+    return out;
+  }
+
+  private abortInFlight(reason: unknown, label: string): void {
+    // A fresh controller first, so a request started from an abort listener is not born dead.
+    const controller = this.controller;
+    this.controller = new AbortController();
+    controller.abort(reason);
+    for (const connection of this.bound) connection.cancel(label);
+  }
+}
+
+function validateName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.includes('/')) {
+    throw new SluiceError({
+      kind: 'config',
+      message: `session.spawn: name must be a non-empty string without "/", got ${JSON.stringify(name)}.`,
+      hint: 'Name sub-agents after their job, e.g. "search" or "coder-2".',
+    });
+  }
+}
+
+function validateNumber(field: string, value: number, name: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || (field === 'share' && value <= 0)) {
+    throw new SluiceError({
+      kind: 'config',
+      message: `session.spawn("${name}"): ${field} must be a finite number${field === 'share' ? ' > 0' : ''}, got ${String(value)}.`,
+    });
+  }
+}
