@@ -9,7 +9,7 @@ import { loadRecordings, selectRecording } from './recordings.js';
 import type { ResponseIdentity, ResponsePlan } from './response-plan.js';
 import { planFromRecording, planGenerated, withFinishReason } from './response-plan.js';
 import type { SimulatorFault } from './simulator-fault.js';
-import { FAULT_HEADER, parseFaultHeader } from './simulator-fault.js';
+import { FAULT_HEADER, parseFaultHeader, validateFault } from './simulator-fault.js';
 import type {
   ResolvedSimulatorOptions,
   SimulatorMode,
@@ -313,6 +313,9 @@ class Exchange {
             body: body as Record<string, unknown>,
           })
         : fault;
+    if (typeof fault === 'function' && fromOptions !== undefined) {
+      validateFault(fromOptions, `fault(request ${this.index})`);
+    }
     const header = this.req.headers[FAULT_HEADER];
     const fromHeader = typeof header === 'string' ? parseFaultHeader(header) : {};
     return { ...fromOptions, ...fromHeader };
@@ -397,7 +400,14 @@ class Exchange {
     }
 
     await this.sleep(fault.thinkingPauseMs ?? settings.thinkingPauseMs);
+    await this.sendSteps(plan, fault);
+  }
 
+  /**
+   * Sends the plan's steps at the paced rate, then `[DONE]` or the JSON body, unless a reset or
+   * truncation fault ends the body first.
+   */
+  private async sendSteps(plan: ResponsePlan, fault: SimulatorFault): Promise<void> {
     // A fault count at or past the end still fires: a reset right before the end of the body, a
     // truncation inside the last event.
     const resetAt =
@@ -406,6 +416,7 @@ class Exchange {
       fault.truncateAfterChunks === undefined
         ? -1
         : Math.min(fault.truncateAfterChunks, plan.steps - 1);
+
     // Events that are due together go out in one write, as a real stream delivers a backlog in
     // one read; unpaced streams are one write. This keeps the simulator's own cost far below the
     // client's (see bench/simulator.bench.ts).

@@ -175,6 +175,13 @@ describe('faults', () => {
     expect((await response.json()).error.message).toContain('unknown key "explode"');
   });
 
+  it('answers 400 naming the field when the fault function returns a bad fault', async () => {
+    const target = await start({ fault: () => ({ status: 99 }) });
+    const response = await postChat(target.baseURL);
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toContain('fault(request 0).status');
+  });
+
   it('accepts a JSON object in x-sim-fault', async () => {
     const target = await start();
     const response = await postChat(target.baseURL, chatBody(), {
