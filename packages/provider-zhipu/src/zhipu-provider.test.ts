@@ -115,3 +115,9 @@ describe('the catalog', () => {
     expect(findZhipuModel('gpt-4o')).toBeUndefined();
   });
 });
+
+describe('createZhipuProvider validation', () => {
+  it.each([Number.NaN, -1, 1.5])('C06: rejects maxConcurrency %s naming the field', (value) => {
+    expect(() => createZhipuProvider({ maxConcurrency: value })).toThrow(/maxConcurrency/);
+  });
+});

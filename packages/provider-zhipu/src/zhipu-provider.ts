@@ -1,3 +1,4 @@
+import { defineProvider } from '@sluice/core';
 import type { ProviderDescriptor, RetryPolicy, TimeoutsMs } from '@sluice/core';
 import { classifyZhipuError, ZHIPU_ENV_VARS } from './classify-zhipu-error.js';
 import { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
@@ -60,6 +61,8 @@ export interface ZhipuProviderOptions {
  * Builds the Zhipu GLM descriptor. With no options it is the package's default export.
  *
  * @throws TypeError when `defaultEndpoint` names no endpoint.
+ * @throws ConfigError (from `defineProvider`) when an override is invalid, e.g. a
+ *   `maxConcurrency` of -1 or 1.5, naming the field.
  */
 export function createZhipuProvider(options: ZhipuProviderOptions = {}): ProviderDescriptor {
   const endpoints: Record<string, string> = { ...ZHIPU_ENDPOINTS, ...options.endpoints };
@@ -70,7 +73,7 @@ export function createZhipuProvider(options: ZhipuProviderOptions = {}): Provide
     );
   }
 
-  return {
+  return defineProvider({
     id: 'zhipu',
     displayName: 'Zhipu GLM (Z.ai / BigModel)',
     aliases: ['zai', 'z.ai', 'glm', 'zhipuai', 'bigmodel'],
@@ -94,7 +97,7 @@ export function createZhipuProvider(options: ZhipuProviderOptions = {}): Provide
     classify: classifyZhipuError,
     mapFinishReason: mapZhipuFinishReason,
     transformRequest: transformZhipuRequest,
-  };
+  });
 }
 
 /** The Zhipu GLM descriptor with its defaults; what `use: '@sluice/provider-zhipu'` loads. */
