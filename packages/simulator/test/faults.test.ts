@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Simulator, SimulatorOptions } from '../src/index.js';
 import { startSimulator } from '../src/index.js';
-import { assemble, chatBody, postChat, recordedStream, ssePayloads } from './helpers.js';
+import { assemble, chatBody, postChat, recordedStream, ssePayloads, waitUntil } from './helpers.js';
 
 let sim: Simulator | undefined;
 afterEach(async () => {
@@ -33,7 +33,7 @@ async function readAll(response: Response): Promise<{ text: string; error: unkno
 
 describe('faults', () => {
   it('stays silent for thinkingPauseMs after the headers, before the first delta', async () => {
-    const target = await start({ thinkingPauseMs: 400 });
+    const target = await start({ thinkingPauseMs: 800 });
     const response = await postChat(target.baseURL);
     const headersAt = performance.now();
 
@@ -45,7 +45,7 @@ describe('faults', () => {
     // Headers held back until the pause ended would make the silence close to zero.
     expect(response.status).toBe(200);
     expect(new TextDecoder().decode(first.value)).toMatch(/^data: \{/);
-    expect(silenceMs).toBeGreaterThanOrEqual(300);
+    expect(silenceMs).toBeGreaterThanOrEqual(400);
   });
 
   it('takes the thinking pause of one request from x-sim-fault', async () => {
@@ -287,7 +287,7 @@ describe('slow headers', () => {
     const pending = postChat(target.baseURL, chatBody(), {
       headers: { 'x-sim-fault': 'headers-delay-ms=300' },
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => target.stats().streaming === 1);
     expect(target.stats()).toMatchObject({ streaming: 1, stalling: 0 });
 
     const response = await pending;

@@ -122,7 +122,7 @@ describe('onEvent', () => {
       ceiling: 1,
       stallMs: 200,
       source: 'generate',
-      outputTokens: 60,
+      outputTokens: 300,
       onEvent: (event) => events.push(event),
     });
     try {
