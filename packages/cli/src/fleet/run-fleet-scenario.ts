@@ -116,8 +116,11 @@ async function runSession(
   notify: () => void,
 ): Promise<void> {
   const prompt = options.prompt ?? defaultPrompt;
+  // The run's own signal decides when to stop: a fleet session stays usable after cancel() (it
+  // only aborts what is in flight), so its signal is not the one to watch.
+  const stop = options.signal ?? new AbortController().signal;
   for (let turn = 1; turn <= options.tasks; turn += 1) {
-    if (session.signal.aborted) break;
+    if (stop.aborted) break;
     row.turn = turn;
     row.state = 'queued';
     notify();
@@ -134,16 +137,16 @@ async function runSession(
         if (event.type === 'text-delta' || event.type === 'reasoning-delta') row.tokens += 1;
       }
     } catch (error) {
-      if (session.signal.aborted) break;
+      if (stop.aborted) break;
       row.failures += 1;
       if (!SluiceError.isInstance(error)) throw error;
     }
 
     row.state = 'tool';
     notify();
-    await sleep(options.toolMs ?? 50, session.signal);
+    await sleep(options.toolMs ?? 50, stop);
   }
-  row.state = session.signal.aborted ? 'cancelled' : 'done';
+  row.state = stop.aborted ? 'cancelled' : 'done';
   notify();
 }
 

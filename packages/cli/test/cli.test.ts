@@ -1,0 +1,148 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { cleanEnv, runSluice } from './run-sluice.js';
+
+interface RunJSON {
+  failures: number;
+  headerStalls: number;
+  requests: number;
+  peakInFlightServer: number;
+  peakInFlightClient: number;
+  sessions: Array<{ name: string; requests: number; succeeded: number }>;
+}
+
+describe('sluice fleet --simulate', () => {
+  test('the budgeted fan-out completes with peak in flight at the server within the zhipu budget', async () => {
+    const run = await runSluice([
+      'fleet',
+      '--simulate',
+      '--children',
+      '3',
+      '--tasks',
+      '2',
+      '--json',
+    ]);
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as RunJSON;
+    expect(report.failures).toBe(0);
+    expect(report.requests).toBe(8);
+    expect(report.sessions.map((s) => s.name)).toEqual(['root', 'child-1', 'child-2', 'child-3']);
+    expect(report.sessions.every((s) => s.succeeded === 2)).toBe(true);
+    expect(report.peakInFlightServer).toBeLessThanOrEqual(3);
+    expect(report.peakInFlightServer).toBeGreaterThanOrEqual(1);
+  });
+
+  test('prints a summary table with every session when not asked for JSON', async () => {
+    const run = await runSluice(['fleet', '--simulate', '--children', '1', '--tasks', '1']);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/root\s+│\s+1\s+│\s+1/);
+    expect(run.stdout).toMatch(/child-1/);
+    expect(run.stdout).toMatch(/peak in flight [1-3] \(server\)/);
+    // Not a TTY: no escape codes, no live redraws.
+    expect(run.stdout.includes('\u001b[')).toBe(false);
+  });
+});
+
+describe('sluice demo', () => {
+  test('the uncapped run stalls past the ceiling; the shared budget has no failures at peak 3', async () => {
+    const run = await runSluice(['demo', '--json']);
+
+    expect(run.code).toBe(0);
+    const { runs } = JSON.parse(run.stdout) as { runs: Array<RunJSON & { label: string }> };
+    const [uncapped, budgeted] = runs;
+    expect(uncapped!.label).toBe('no client cap');
+    expect(uncapped!.peakInFlightServer).toBeGreaterThan(3);
+    expect(uncapped!.headerStalls).toBeGreaterThan(0);
+    expect(budgeted!.label).toBe('shared budget');
+    expect(budgeted!.failures).toBe(0);
+    expect(budgeted!.headerStalls).toBe(0);
+    expect(budgeted!.peakInFlightServer).toBe(3);
+    expect(budgeted!.requests).toBe(24);
+  }, 90_000);
+});
+
+describe('usage errors exit 2 with one line and the fix', () => {
+  test('a bad flag value names the flag', async () => {
+    const run = await runSluice(['fleet', '--simulate', '--children', 'lots']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--children must be a whole number from 0 to 64, got "lots"/);
+    expect(run.stdout).toBe('');
+  });
+
+  test('an unknown command suggests the closest one', async () => {
+    const run = await runSluice(['flet']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Did you mean fleet\?/);
+  });
+
+  test('with no simulator, no config and no key it says how to run each', async () => {
+    const run = await runSluice(['fleet']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('sluice fleet --simulate');
+    expect(run.stderr).toContain('ZHIPU_API_KEY');
+    expect(run.stderr).toContain('--config');
+  });
+
+  test('a bad config names the field and the fix, and never shows the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+    const file = join(dir, 'sluice.config.json');
+    const secret = 'sk-live-0123456789abcdef0123';
+    writeFileSync(
+      file,
+      JSON.stringify({
+        providers: { glm: { use: 'zhipu', apiKey: secret, maxConcurency: 3 } },
+        routes: { default: { provider: 'glm', model: 'glm-4.6' } },
+      }),
+    );
+    const run = await runSluice(['fleet', '--config', file], { env: cleanEnv() });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('providers.glm.maxConcurency');
+    expect(run.stderr).toContain('maxConcurrency');
+    expect(run.stderr).not.toContain(secret);
+  });
+});
+
+describe('Ctrl-C', () => {
+  test('cancels every stream and prints the partial summary', async () => {
+    let sent = false;
+    const run = await runSluice(['fleet', '--simulate', '--children', '3', '--tasks', '50'], {
+      onStdout: (text, kill) => {
+        if (!sent && text.includes('fleet:')) {
+          sent = true;
+          setTimeout(() => kill('SIGINT'), 1_500);
+        }
+      },
+    });
+
+    expect(sent).toBe(true);
+    expect(run.code).toBe(130);
+    expect(run.stdout).toContain('cancelled: partial summary');
+    expect(run.stdout).toMatch(/child-3/);
+  }, 30_000);
+});
+
+describe('sluice chat --simulate', () => {
+  test('streams the recorded GLM answer', async () => {
+    const run = await runSluice(['chat', 'hello', '--simulate', '--json']);
+
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      text: string;
+      finishReason: string;
+      usage: { totalTokens: number };
+    };
+    expect(result.text.length).toBeGreaterThan(0);
+    expect(result.finishReason).toBe('stop');
+    expect(result.usage.totalTokens).toBeGreaterThan(0);
+  }, 30_000);
+});
