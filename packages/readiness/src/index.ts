@@ -70,3 +70,9 @@ export {
   type ConfigRoutesSource,
   type ReadinessRoutes,
 } from './resolve-readiness-routes.js';
+export {
+  fleetSessionSource,
+  sessionTreeOf,
+  type FleetLike,
+  type FleetSessionLike,
+} from './fleet-session-source.js';

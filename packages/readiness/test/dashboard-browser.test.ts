@@ -5,11 +5,12 @@ import { provider as zhipu } from '@sluice/provider-zhipu';
 import { startSimulator, type Simulator } from '@sluice/simulator';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFleet, type Fleet, type Session } from '@sluice/fleet-adapter';
 import {
   createReadinessTracker,
+  fleetSessionSource,
   startDashboard,
   type Dashboard,
-  type ReadinessSession,
   type ReadinessTracker,
 } from '../src/index.js';
 
@@ -34,25 +35,6 @@ if (!haveChromium) {
 const SECRET = 'sk-browser-SECRET-5a4b3c2d1e0f9988';
 const artifacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
-/** A small stand-in for a fleet's session tree: a parent and the children the test starts. */
-function sessionTree(live: Map<string, { inFlight: number; requests: number }>): ReadinessSession {
-  const child = (id: string): ReadinessSession => ({
-    id,
-    name: id,
-    state: (live.get(id)?.inFlight ?? 0) > 0 ? 'streaming' : 'idle',
-    requests: live.get(id)?.requests ?? 0,
-    inFlight: live.get(id)?.inFlight ?? 0,
-    children: [],
-  });
-  return {
-    id: 'parent',
-    name: 'parent',
-    state: 'waiting on children',
-    requests: 0,
-    children: ['child-1', 'child-2', 'child-3'].map(child),
-  };
-}
-
 describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
   let simulator: Simulator;
   let router: Router;
@@ -60,7 +42,8 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
   let dashboard: Dashboard;
   let browser: Browser;
   let page: Page;
-  const live = new Map<string, { inFlight: number; requests: number }>();
+  let fleet: Fleet;
+  const children = new Map<string, Session>();
 
   beforeAll(async () => {
     simulator = await startSimulator({
@@ -80,11 +63,14 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
       providers: [zhipu],
       budgets: createBudgetRegistry(),
     });
+    fleet = createFleet({ router });
+    for (const name of ['child-1', 'child-2', 'child-3'])
+      children.set(name, fleet.root.spawn(name));
     tracker = createReadinessTracker({
       router,
       sampleIntervalMs: 250,
       historyMs: 30_000,
-      sessions: () => sessionTree(live),
+      sessions: fleetSessionSource(fleet),
     });
     dashboard = await startDashboard({ tracker, intervalMs: 500 });
     browser = await chromium.launch({
@@ -107,20 +93,14 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
     await browser?.close();
     await dashboard?.close();
     tracker?.close();
+    await fleet?.close();
     await router?.close();
     await simulator?.close();
   });
 
-  function chat(session: string): Promise<string> {
-    const stats = live.get(session) ?? { inFlight: 0, requests: 0 };
-    live.set(session, stats);
-    stats.inFlight++;
-    stats.requests++;
-    const stream = router.chat(
-      { messages: [{ role: 'user', content: `hello from ${session}` }] },
-      { session: { id: session, parentId: 'parent' } },
-    );
-    return stream.text().finally(() => stats.inFlight--);
+  function chat(name: string): Promise<string> {
+    const session = children.get(name)!;
+    return session.chat({ messages: [{ role: 'user', content: `hello from ${name}` }] }).text();
   }
 
   const gauge = () => page.locator('[data-budget]').first();
@@ -152,7 +132,9 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
       undefined,
       { timeout: 10_000 },
     );
-    expect(await page.locator('[data-session="child-2"]').textContent()).toMatch(/streaming/);
+    expect(await page.locator('[data-session="root/child-2"]').textContent()).toMatch(
+      /child-2 active · 2 req · [12] in flight/,
+    );
     expect(await page.locator('#gauges svg .gauge-arc').first().getAttribute('data-pct')).toBe(
       '100.0',
     );
