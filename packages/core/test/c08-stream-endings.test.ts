@@ -11,7 +11,7 @@ import { startLoopbackServer, type LoopbackServer } from './support/loopback-ser
 import { loopbackConfig, readJson } from './support/loopback-chat.js';
 import { roleFrame, sseAnswer, textFrame } from './support/sse.js';
 
-type Ending = 'break' | 'abort' | 'reset' | 'http-400';
+type Ending = 'break' | 'abort' | 'cancel' | 'reset' | 'http-400';
 
 let server: LoopbackServer | undefined;
 let router: Router | undefined;
@@ -56,7 +56,7 @@ function streamForever(response: ServerResponse, reset: boolean) {
 }
 
 describe('C08: every way a stream can end', () => {
-  it.each<Ending>(['break', 'abort', 'reset', 'http-400'])(
+  it.each<Ending>(['break', 'abort', 'cancel', 'reset', 'http-400'])(
     'C08: A at limit 1 ends by %s: lease released once, body cancelled, B starts at once',
     async (ending) => {
       const { closedEarly } = await startServer(ending);
@@ -92,6 +92,7 @@ describe('C08: every way a stream can end', () => {
             break;
           }
           if (ending === 'abort') controller.abort(new Error('user stop'));
+          if (ending === 'cancel') streamA.cancel();
         }
       } catch (error) {
         failureA = error;
@@ -125,7 +126,9 @@ describe('C08: every way a stream can end', () => {
       expect(budget.pending).toBe(0);
 
       if (ending === 'break') expect(failureA).toBeUndefined();
-      if (ending === 'abort') expect(failureA).toMatchObject({ kind: 'aborted' });
+      if (ending === 'abort' || ending === 'cancel') {
+        expect(failureA).toMatchObject({ kind: 'aborted' });
+      }
       if (ending === 'reset') {
         expect(failureA).toMatchObject({ kind: 'mid-stream', retryable: false });
         expect(((failureA as SluiceError).cause as SluiceError).kind).toBe('network');
@@ -139,13 +142,11 @@ describe('C08: every way a stream can end', () => {
         (event) => event.type === 'lease-acquired' && event.requestId === requestA,
       );
       expect(startsA).toHaveLength(1);
-      if (ending === 'break' || ending === 'abort') {
-        await expect.poll(() => closedEarly).toEqual(['A']);
-      }
+      if (ending !== 'http-400') await expect.poll(() => closedEarly).toEqual(['A']);
       expect(
         events.find((event) => event.type === 'request-end' && event.requestId === requestA),
       ).toMatchObject({
-        outcome: ending === 'break' || ending === 'abort' ? 'cancelled' : 'failure',
+        outcome: ending === 'reset' || ending === 'http-400' ? 'failure' : 'cancelled',
       });
     },
   );

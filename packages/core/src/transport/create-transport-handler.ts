@@ -80,25 +80,44 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
       }
     }
 
+    // The body is read through a reader owned here, so `cancel()` reaches the body even when the
+    // fetch implementation does not tie its signal to a body already handed out (msw does not).
+    const reader = response.body?.getReader();
     let ended = false;
     const end = (reason?: unknown) => {
       if (ended) return;
       ended = true;
       unlink();
       controller.abort(reason);
+      reader?.cancel(reason).catch(ignore);
     };
     return {
       status: response.status,
       headers: response.headers,
-      events: streamEvents(context, response, controller.signal, secrets, end),
+      events: streamEvents(context, response, reader, controller.signal, secrets, end),
       cancel: end,
     } satisfies ModelResponse;
   };
 }
 
+function ignore(): void {}
+
+/** The reader's chunks as an async iterable whose `return()` cancels the body. */
+function chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterable<Uint8Array> {
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+    return: async () => {
+      await reader.cancel().catch(ignore);
+      return { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
 async function* streamEvents(
   context: RequestContext,
   response: Response,
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
   signal: AbortSignal,
   secrets: Array<string | undefined>,
   end: (reason?: unknown) => void,
@@ -109,8 +128,8 @@ async function* streamEvents(
   let started = false;
 
   try {
-    if (!response.body) return;
-    const events = decodeChatStream(response.body, {
+    if (!reader) return;
+    const events = decodeChatStream(chunksOf(reader), {
       route: route.name,
       providerId: route.provider.id,
       classify: route.provider.classify,
