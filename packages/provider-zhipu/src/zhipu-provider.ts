@@ -32,11 +32,17 @@ export const ZHIPU_DEFAULT_TIMEOUTS: Partial<TimeoutsMs> = {
   totalMs: 1_800_000,
 };
 
-/** Default retry policy: the core's, with a longer backoff cap since 1302 clears in seconds. */
+/**
+ * Default retry policy: the core's kinds plus `provider`, since GLM reports a backend failure
+ * behind HTTP 200 as `finish_reason: "network_error"` (classified as a retryable provider error).
+ * Only errors marked retryable are retried, and never after output reached the consumer. The
+ * backoff cap is 20 s: 1302 and 1305 clear within seconds.
+ */
 export const ZHIPU_DEFAULT_RETRY: Partial<RetryPolicy> = {
   maxAttempts: 4,
   baseDelayMs: 1_000,
   maxDelayMs: 20_000,
+  retryOn: ['rate-limit', 'overloaded', 'timeout', 'network', 'server', 'provider'],
 };
 
 /** Options of {@link createZhipuProvider}. Everything is optional. */
