@@ -1,8 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { Simulator } from '../src/index.js';
 import { startSimulator } from '../src/index.js';
 import {
+  FIXTURES,
   assemble,
   chatBody,
   postChat,
@@ -133,12 +136,9 @@ describe('recorded replay', () => {
     // 62 events of the glm-4.5 tool stream at 200 events/s take at least 62 * 5 ms.
     sim = await startSimulator({ tokensPerSecond: 200 });
     const name = 'TestOpenAICompatibleCommon__zai-glm-4.5__tool_streaming.0';
-    const events = ssePayloads(
-      (await import('node:fs')).readFileSync(
-        `${(await import('./helpers.js')).FIXTURES}/${name}.response.body`,
-        'utf8',
-      ),
-    ).filter((p) => p !== '[DONE]').length;
+    const events = ssePayloads(readFileSync(`${FIXTURES}/${name}.response.body`, 'utf8')).filter(
+      (p) => p !== '[DONE]',
+    ).length;
     const startedAt = performance.now();
     const response = await postChat(sim.baseURL, chatBody(), {
       headers: { 'x-sim-recording': name },
@@ -148,5 +148,44 @@ describe('recorded replay', () => {
 
     expect(events).toBeGreaterThan(40);
     expect(elapsedMs).toBeGreaterThanOrEqual(((events - 1) * 1000) / 200 - 5);
+  });
+});
+
+describe('every recording', () => {
+  const names = readdirSync(FIXTURES)
+    .filter((file) => file.endsWith('.response.body'))
+    .map((file) => file.slice(0, -'.response.body'.length));
+  const withoutIdentity = (value: Record<string, unknown>) => {
+    const { id: _id, created: _created, model: _model, request_id: _requestId, ...rest } = value;
+    return rest;
+  };
+
+  it('covers streaming and plain recordings', () => {
+    expect(names.filter((name) => name.includes('_streaming')).length).toBeGreaterThan(5);
+    expect(names.filter((name) => !name.includes('_streaming')).length).toBeGreaterThan(5);
+  });
+
+  it.each(names)('replays %s event for event, identity fields aside', async (name) => {
+    sim ??= await startSimulator({ tokensPerSecond: Infinity });
+    const raw = readFileSync(`${FIXTURES}/${name}.response.body`, 'utf8');
+    const streaming = raw.startsWith('data:');
+    const response = await postChat(sim.baseURL, chatBody({ stream: streaming }), {
+      headers: { 'x-sim-recording': name },
+    });
+    const text = await response.text();
+
+    if (!streaming) {
+      expect(withoutIdentity(JSON.parse(text))).toEqual(withoutIdentity(JSON.parse(raw)));
+      return;
+    }
+    const recorded = ssePayloads(raw);
+    const served = ssePayloads(text);
+    expect(served).toHaveLength(recorded.length);
+    expect(served.at(-1)).toBe('[DONE]');
+    for (const [i, payload] of served.slice(0, -1).entries()) {
+      const event = JSON.parse(payload);
+      expect(event.model).toBe('glm-4.6');
+      expect(withoutIdentity(event)).toEqual(withoutIdentity(JSON.parse(recorded[i]!)));
+    }
   });
 });
