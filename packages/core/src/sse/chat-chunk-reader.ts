@@ -25,6 +25,13 @@ export interface ChatChunkReaderOptions extends ErrorFrameOptions, NormalizeFini
    * response named (the router puts them on its `start` event).
    */
   onMetadata?: ((metadata: ResponseMetadata) => void) | undefined;
+  /**
+   * Merge adjacent text (or reasoning) deltas decoded from the same body read into one event.
+   * They arrived together, so merging delays nothing, and it spares the consumer one iterator
+   * step per token: about 250 ns each on the recorded GLM streams, the largest cost after
+   * JSON.parse (bench/sse-decode.bench.ts). Default true; false gives one event per wire delta.
+   */
+  coalesceDeltas?: boolean | undefined;
 }
 
 type Fields = Record<string, unknown>;
@@ -45,8 +52,11 @@ export class ChatChunkReader {
   usage: Usage | undefined;
   metadata: ResponseMetadata | undefined;
   private readonly toolCalls = new ToolCallAssembler();
+  private readonly coalesce: boolean;
 
-  constructor(private readonly options: ChatChunkReaderOptions) {}
+  constructor(private readonly options: ChatChunkReaderOptions) {
+    this.coalesce = options.coalesceDeltas ?? true;
+  }
 
   /**
    * Reads one parsed chunk, pushing its events onto `out`. A value that is not an object becomes
@@ -104,21 +114,34 @@ export class ChatChunkReader {
     // GLM and DeepSeek name it reasoning_content; OpenRouter and vLLM name it reasoning.
     const reasoning = delta.reasoning_content ?? delta.reasoning;
     if (typeof reasoning === 'string' && reasoning !== '') {
-      out.push({ type: 'reasoning-delta', text: reasoning });
+      this.pushText(out, 'reasoning-delta', reasoning);
     }
 
     const content = delta.content;
     if (typeof content === 'string') {
-      if (content !== '') out.push({ type: 'text-delta', text: content });
+      if (content !== '') this.pushText(out, 'text-delta', content);
     } else if (Array.isArray(content)) {
       const text = textOfParts(content);
-      if (text !== '') out.push({ type: 'text-delta', text });
+      if (text !== '') this.pushText(out, 'text-delta', text);
     }
 
     const toolCalls = delta.tool_calls;
     if (Array.isArray(toolCalls)) {
       for (let i = 0; i < toolCalls.length; i++) this.toolCalls.add(toolCalls[i], out, whole);
     }
+  }
+
+  /**
+   * Appends to the last event of `out` when it is a delta of the same type. `out` only ever holds
+   * events the consumer has not been handed yet, so a merged event is still unseen.
+   */
+  private pushText(out: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
+    const last = out.length > 0 ? out[out.length - 1] : undefined;
+    if (this.coalesce && last !== undefined && last.type === type) {
+      (last as { text: string }).text += text;
+      return;
+    }
+    out.push({ type, text });
   }
 
   private readMetadata(fields: Fields): void {

@@ -165,7 +165,9 @@ describe('line endings', () => {
     const bytes = utf8(lines.join(eol) + eol);
 
     for (const chunks of [[bytes], byteByByte(bytes), cutBytes(bytes, [3, 50, 1, 1, 70])]) {
-      const { events, error } = await drain(decodeChatStream(bodyOf(chunks)));
+      const { events, error } = await drain(
+        decodeChatStream(bodyOf(chunks), { coalesceDeltas: false }),
+      );
 
       expect(error).toBeUndefined();
       expect(events).toEqual([
@@ -175,6 +177,48 @@ describe('line endings', () => {
         { type: 'finish', reason: 'stop', rawReason: 'stop' },
       ]);
     }
+  });
+});
+
+describe('coalescing deltas', () => {
+  const frames = [
+    'data: {"choices":[{"index":0,"delta":{"reasoning_content":"a"}}]}\n\n',
+    'data: {"choices":[{"index":0,"delta":{"reasoning_content":"b"}}]}\n\n',
+    contentFrame('Hel'),
+    contentFrame('lo'),
+    'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{}"}}]}}]}\n\n',
+    contentFrame('!'),
+    'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
+  ];
+
+  it('merges same-type deltas decoded from one body read, keeping the order of kinds', async () => {
+    const { events } = await drain(decodeChatStream(bodyOf([frames.join('')])));
+
+    expect(events.map((event) => event.type)).toEqual([
+      'reasoning-delta',
+      'text-delta',
+      'tool-call-delta',
+      'text-delta',
+      'tool-call',
+      'finish',
+    ]);
+    expect(ofType(events, 'reasoning-delta')[0]?.text).toBe('ab');
+    expect(ofType(events, 'text-delta').map((event) => event.text)).toEqual(['Hello', '!']);
+  });
+
+  it('never merges deltas of different body reads', async () => {
+    const { events } = await drain(decodeChatStream(bodyOf(frames)));
+
+    expect(ofType(events, 'text-delta').map((event) => event.text)).toEqual(['Hel', 'lo', '!']);
+    expect(ofType(events, 'reasoning-delta').map((event) => event.text)).toEqual(['a', 'b']);
+  });
+
+  it('gives one event per wire delta with coalesceDeltas: false', async () => {
+    const { events } = await drain(
+      decodeChatStream(bodyOf([frames.join('')]), { coalesceDeltas: false }),
+    );
+
+    expect(ofType(events, 'text-delta').map((event) => event.text)).toEqual(['Hel', 'lo', '!']);
   });
 });
 
