@@ -74,6 +74,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option('--simulate', 'run on the embedded GLM simulator', false)
     .option('--config <file>', 'route config file (sluice.config.ts, .mjs or .json)')
     .option('--route <name>', 'route to use (default: the config default route)')
+    .option('--delegate', 'the parent hands work to extra sub-agents through a tool call', false)
     .option('--json', 'print the summary as JSON', false)
     .action((flags) => run(() => fleetCommand(flags, term(flags.json), io.env, io.signal))());
 

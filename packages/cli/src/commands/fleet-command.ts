@@ -15,6 +15,7 @@ export interface FleetFlags {
   simulate: boolean;
   config?: string | undefined;
   route?: string | undefined;
+  delegate: boolean;
   json: boolean;
 }
 
@@ -72,7 +73,10 @@ export async function fleetCommand(
     configFile: flags.config,
     env,
     command: 'fleet',
-    simulatorOptions: { source: 'generate', outputTokens: 48, tokensPerSecond: 60 },
+    // Delegation needs tool calls, which the simulator serves from recorded GLM traffic.
+    simulatorOptions: flags.delegate
+      ? { source: 'recorded', tokensPerSecond: 400 }
+      : { source: 'generate', outputTokens: 48, tokensPerSecond: 60 },
   });
   try {
     const route = setup.router.route(flags.route);
@@ -90,6 +94,7 @@ export async function fleetCommand(
       route: route.name,
       children: flags.children,
       tasks: flags.tasks,
+      delegate: flags.delegate,
       signal,
       onProgress: view.update,
     });

@@ -1,4 +1,12 @@
-import { SluiceError, type Router, type SluiceErrorKind, type SluiceEvent } from '@sluice/core';
+import {
+  SluiceError,
+  type ChatMessage,
+  type ChatTool,
+  type Router,
+  type SluiceErrorKind,
+  type SluiceEvent,
+  type ToolCall,
+} from '@sluice/core';
 import { createFleet, type Session, type SessionStats } from '@sluice/fleet-adapter';
 
 /** What one session is doing right now, for live progress. */
@@ -29,6 +37,13 @@ export interface FleetScenarioOptions {
   /** Prompt of one turn. */
   prompt?: (session: string, turn: number) => string;
   maxTokens?: number;
+  /**
+   * Agent mode: each parent turn offers the model a tool; when the model calls it, the parent
+   * spawns a sub-agent session for the call, waits for its answer and sends the tool result in a
+   * follow-up request. The parent's lease ends with its response body, so the sub-agent can run
+   * even at a budget of 1 (a lease covers one model request, never a turn).
+   */
+  delegate?: boolean;
   signal?: AbortSignal;
   /** Called on every state change (throttle the drawing on your side). */
   onProgress?: (rows: readonly SessionProgress[]) => void;
@@ -126,15 +141,34 @@ async function runSession(
     notify();
 
     try {
-      const stream = session.chat(
-        {
-          messages: [{ role: 'user', content: prompt(session.name, turn) }],
-          ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
-        },
-        options.route ? { route: options.route } : {},
-      );
-      for await (const event of stream) {
-        if (event.type === 'text-delta' || event.type === 'reasoning-delta') row.tokens += 1;
+      const messages: ChatMessage[] = [{ role: 'user', content: prompt(session.name, turn) }];
+      const tools = options.delegate && session.parent === undefined ? [DELEGATE_TOOL] : undefined;
+      const calls = await streamTurn(session, row, { messages, tools }, options);
+      if (calls.length > 0) {
+        row.state = 'tool';
+        notify();
+        const results = await Promise.all(
+          calls.map((call, i) =>
+            runDelegate(session, `${session.name}-sub-${turn}-${i + 1}`, call, options),
+          ),
+        );
+        messages.push(
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: calls.map((call) => ({
+              id: call.id,
+              type: 'function' as const,
+              function: { name: call.name, arguments: call.arguments },
+            })),
+          },
+          ...results.map((text, i) => ({
+            role: 'tool' as const,
+            tool_call_id: calls[i]!.id,
+            content: text,
+          })),
+        );
+        await streamTurn(session, row, { messages, tools }, options);
       }
     } catch (error) {
       if (stop.aborted) break;
@@ -148,6 +182,57 @@ async function runSession(
   }
   row.state = stop.aborted ? 'cancelled' : 'done';
   notify();
+}
+
+/** The tool a delegating parent offers: hand a task to a sub-agent. */
+export const DELEGATE_TOOL: ChatTool = {
+  type: 'function',
+  function: {
+    name: 'run_subagent',
+    description: 'Hand a task to a sub-agent and wait for its answer.',
+    parameters: {
+      type: 'object',
+      properties: { task: { type: 'string', description: 'what the sub-agent should do' } },
+      required: ['task'],
+    },
+  },
+};
+
+async function streamTurn(
+  session: Session,
+  row: SessionProgress,
+  request: { messages: ChatMessage[]; tools: ChatTool[] | undefined },
+  options: FleetScenarioOptions,
+): Promise<ToolCall[]> {
+  const stream = session.chat(
+    {
+      messages: request.messages,
+      ...(request.tools ? { tools: request.tools } : {}),
+      ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
+    },
+    options.route ? { route: options.route } : {},
+  );
+  const calls: ToolCall[] = [];
+  for await (const event of stream) {
+    if (event.type === 'text-delta' || event.type === 'reasoning-delta') row.tokens += 1;
+    else if (event.type === 'tool-call') calls.push(event);
+  }
+  return calls;
+}
+
+/** Runs one tool call as a sub-agent session: one model request, drawn from the same budget. */
+async function runDelegate(
+  parent: Session,
+  name: string,
+  call: ToolCall,
+  options: FleetScenarioOptions,
+): Promise<string> {
+  const child = parent.spawn(name);
+  const stream = child.chat(
+    { messages: [{ role: 'user', content: `Sub-task from ${parent.name}: ${call.arguments}` }] },
+    options.route ? { route: options.route } : {},
+  );
+  return stream.text();
 }
 
 function applyEvent(row: SessionProgress, event: SluiceEvent): boolean {
