@@ -218,3 +218,33 @@ describe('router over MOCK_CHAT_URL', () => {
     expect(router.route().url).toBe(MOCK_CHAT_URL);
   });
 });
+
+describe('router.chat without streaming', () => {
+  it('reads a recorded non-streaming completion into the same events (stream: false)', async () => {
+    const { readRecording } = await import('./support/recordings.js');
+    const recording = readRecording('TestOpenAICompatibleCommon__zai-glm-4.5__simple.0');
+    const completion = JSON.parse(recording.body) as {
+      choices: Array<{ message: { content: string }; finish_reason: string }>;
+      usage: { total_tokens: number };
+    };
+    const sent: Array<Record<string, unknown>> = [];
+    server.use(
+      chatHandler(
+        () =>
+          new HttpResponse(recording.body, {
+            status: recording.status,
+            headers: { 'content-type': recording.contentType },
+          }),
+        sent,
+      ),
+    );
+    const { router } = routerWith(mockConfig());
+    const result = await router.chat({ ...hi, stream: false }).result();
+    expect(result.text).toBe(completion.choices[0]!.message.content);
+    expect(result.rawFinishReason).toBe(completion.choices[0]!.finish_reason);
+    expect(result.usage?.totalTokens).toBe(completion.usage.total_tokens);
+    expect(sent[0]).toMatchObject({ stream: false });
+    expect(sent[0]).not.toHaveProperty('stream_options');
+    await router.close();
+  });
+});

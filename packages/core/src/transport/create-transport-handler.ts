@@ -6,6 +6,7 @@ import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
 import type { ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { decodeChatStream } from '../sse/decode-chat-stream.js';
+import { parseChatCompletion } from '../sse/parse-chat-completion.js';
 import { eventBase } from '../router/event-base.js';
 import { buildChatRequestBody } from './build-chat-request-body.js';
 import type { Transport } from './create-transport.js';
@@ -28,7 +29,8 @@ const ERROR_TEXT_LIMIT = 500;
  * `descriptor.auth.credential`), classifies a non-2xx answer with `descriptor.classify`, falling
  * back to `classifyHttpStatus`, from its status, headers and body, and decodes a 2xx body with
  * `decodeChatStream` into chat events, led by one `start` event naming the response's id, model,
- * attempt and route.
+ * attempt and route. A JSON body (`stream: false`, or a provider that ignores `stream`) is read
+ * whole with `parseChatCompletion` into the same events.
  *
  * Every failure is a SluiceError: HTTP errors carry `status`, `providerCode` and `retryAfterMs`
  * (from `retry-after-ms` / `Retry-After` when the classifier gave none); socket failures go
@@ -102,6 +104,16 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
 
 function ignore(): void {}
 
+async function readText(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
 /** The reader's chunks as an async iterable whose `return()` cancels the body. */
 function chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterable<Uint8Array> {
   const iterator: AsyncIterator<Uint8Array> = {
@@ -129,17 +141,23 @@ async function* streamEvents(
 
   try {
     if (!reader) return;
-    const events = decodeChatStream(chunksOf(reader), {
+    const options = {
       route: route.name,
       providerId: route.provider.id,
       classify: route.provider.classify,
       mapFinishReason: route.provider.mapFinishReason,
       headers: response.headers,
-      onMetadata: (metadata) => {
+      onMetadata: (metadata: { id?: string; model?: string }) => {
         id = metadata.id;
         model = metadata.model;
       },
-    });
+    };
+    // A JSON body is a whole completion: asked for with `stream: false`, or sent by a provider
+    // that ignores `stream: true` (and some send their errors this way with status 200).
+    const isJson = /\bjson\b/i.test(response.headers.get('content-type') ?? '');
+    const events = isJson
+      ? parseChatCompletion(await readText(reader), options)
+      : decodeChatStream(chunksOf(reader), options);
     for await (const event of events) {
       if (!started) {
         started = true;
