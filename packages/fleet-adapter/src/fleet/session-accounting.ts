@@ -76,7 +76,7 @@ export class SessionAccounting {
     this.leaseWaits.push(waitedMs);
   }
 
-  /** The figures now; `into` adds them to another snapshot (for subtree totals). */
+  /** The figures now, as a copy. */
   snapshot(): SessionStats {
     return {
       requests: this.requests,
