@@ -1,4 +1,4 @@
-import type { ResolvedRoute, Router, SluiceEvent } from '@sluice/core';
+import type { BudgetRegistry, ResolvedRoute, Router, SluiceEvent } from '@sluice/core';
 import type { RouteProblem } from './decide-route-state.js';
 import type { ConfigRoutesSource } from './resolve-readiness-routes.js';
 import { createOutcomeLog } from './outcome-log.js';
@@ -114,10 +114,29 @@ export function createReadinessTracker(options: ReadinessTrackerOptions): Readin
   function record(event: SluiceEvent): void {
     if (closed) return;
     log.record(event);
+    if (event.type === 'lease-acquired' || event.type === 'queued') watchBudgets();
     notify();
   }
 
+  // Budgets open lazily (on a route's first request), and leases of workers and child processes
+  // reach the parent's budget without any router event here: watch each budget as it appears.
+  const watched = new Map<string, Array<() => void>>();
+  function watchBudgets(): void {
+    const source = budgets();
+    const list = !source ? [] : Array.isArray(source) ? source : (source as BudgetRegistry).list();
+    for (const budget of list) {
+      if (watched.has(budget.key)) continue;
+      watched.set(
+        budget.key,
+        (['queued', 'acquired', 'released', 'cooldown', 'resized'] as const).map((name) =>
+          budget.on(name, notify),
+        ),
+      );
+    }
+  }
+
   function sample(): void {
+    watchBudgets();
     const at = now();
     const next = sampleHistory({ routes: routes(), budgets: budgets(), log, now: at });
     const changed = !sameCounts(history.at(-1), next);
@@ -162,6 +181,8 @@ export function createReadinessTracker(options: ReadinessTrackerOptions): Readin
       closed = true;
       clearInterval(timer);
       unsubscribe?.();
+      for (const offs of watched.values()) offs.forEach((off) => off());
+      watched.clear();
       listeners.clear();
     },
   };

@@ -108,6 +108,13 @@ describe('createReadinessTracker', () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(changes).toHaveBeenCalledTimes(1);
 
+    // Once seen, a budget's own events notify at once (leases of workers reach it this way).
+    changes.mockClear();
+    const lease = await budgets.get('glm:a1b2c3d4e5f6', { limit: 2 }).acquire();
+    expect(changes).toHaveBeenCalledTimes(1);
+    lease.release();
+    expect(changes).toHaveBeenCalledTimes(2);
+
     tracker.close();
     expect(listenerCount()).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
