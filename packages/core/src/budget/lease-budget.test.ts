@@ -263,7 +263,8 @@ describe('createLeaseBudget: abort and queue timeout', () => {
       const second = await budget.acquire({ signal: shared });
       const queued = budget.acquire({ signal: shared, timeoutMs: 1000 });
       const alsoQueued = budget.acquire({ signal: shared });
-      expect(getEventListeners(shared, 'abort')).toHaveLength(2);
+      // Two queued waiters of one signal share one listener.
+      expect(getEventListeners(shared, 'abort')).toHaveLength(1);
       first.release();
       second.release();
       (await queued).release();
@@ -273,6 +274,36 @@ describe('createLeaseBudget: abort and queue timeout', () => {
     expect(budget.active).toBe(0);
   });
 
+  it('many waiters on one signal add one listener: no MaxListenersExceededWarning', async () => {
+    vi.useRealTimers();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const budget = createLeaseBudget({ key: 'k', limit: 1 });
+      const lease = await budget.acquire();
+      const controller = new AbortController();
+      const order: number[] = [];
+      const waiters = Array.from({ length: 1000 }, (_, index) =>
+        budget.acquire({ signal: controller.signal, session: `s${index % 3}` }).catch(() => {
+          order.push(index);
+        }),
+      );
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+      controller.abort();
+      await Promise.all(waiters);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      // They leave in enqueue order.
+      expect(order).toEqual(Array.from({ length: 1000 }, (_, index) => index));
+      expect(budget.pending).toBe(0);
+      lease.release();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('one aborted signal shared by queued waiters rejects all of them and frees its listeners', async () => {
     const budget = createLeaseBudget({ key: 'k', limit: 1 });
     const lease = await budget.acquire();
@@ -280,7 +311,7 @@ describe('createLeaseBudget: abort and queue timeout', () => {
     const waiters = Array.from({ length: 5 }, () =>
       track(budget.acquire({ signal: controller.signal })),
     );
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(5);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
 
     controller.abort(new Error('stop'));
     await flush();

@@ -52,26 +52,43 @@ class Waiter {
 }
 
 /**
- * The abort listener and queue deadline of one waiter. It is its own EventListener
- * (`handleEvent`), so no closure is allocated per waiter, and the same object is passed to
- * removeEventListener when the waiter is granted or leaves: a signal shared by many acquires
- * therefore never accumulates listeners.
+ * The abort signal and queue deadline of one waiter: its links in the waiter list of its signal
+ * and in the list of waiters that share its timeout.
  */
 class Watch {
+  signalNext: Watch | undefined = undefined;
+  signalPrev: Watch | undefined = undefined;
+  signalGroup: SignalGroup | undefined = undefined;
   deadlineNext: Watch | undefined = undefined;
   deadlinePrev: Watch | undefined = undefined;
   deadlines: DeadlineList | undefined = undefined;
   deadlineMs = 0;
 
   constructor(
-    readonly budget: LeaseBudget,
     readonly waiter: Waiter,
-    readonly signal: AbortSignal | undefined,
     readonly timeoutMs: number,
+  ) {}
+}
+
+/**
+ * All queued waiters of one AbortSignal, behind ONE abort listener. Agents often share a signal
+ * across every request of a session; Node's EventTarget walks its whole listener list on each
+ * add and remove, and warns past 10 listeners, so one listener per waiter would make queueing
+ * quadratic and print a MaxListenersExceededWarning. The group is its own EventListener
+ * (`handleEvent`), and it is removed from the signal as soon as its last waiter is granted or
+ * leaves, so a signal reused across many acquires never accumulates listeners.
+ */
+class SignalGroup {
+  head: Watch | undefined = undefined;
+  tail: Watch | undefined = undefined;
+
+  constructor(
+    readonly budget: LeaseBudget,
+    readonly signal: AbortSignal,
   ) {}
 
   handleEvent(): void {
-    this.budget.leave(this.waiter, this.signal?.reason);
+    this.budget.abortGroup(this);
   }
 }
 
@@ -116,6 +133,7 @@ class LeaseBudget implements Budget {
   private cooldownTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private readonly queue = new FairQueue<Waiter>();
   private readonly deadlineLists = new Map<number, DeadlineList>();
+  private readonly signalGroups = new Map<AbortSignal, SignalGroup>();
   private idleResolvers: (() => void)[] = [];
   private readonly listeners: ListenerTable = {
     queued: [],
@@ -259,6 +277,12 @@ class LeaseBudget implements Budget {
     this.checkIdle();
   }
 
+  /** Every waiter of an aborted signal leaves, in queue order, with the signal's reason. */
+  abortGroup(group: SignalGroup): void {
+    const reason = group.signal.reason;
+    while (group.head !== undefined) this.leave(group.head.waiter, reason);
+  }
+
   private enqueue(options: AcquireOptions | undefined, signal: AbortSignal | undefined) {
     // Infinity means "no queue timeout", like 0.
     const requestedMs = options?.timeoutMs ?? 0;
@@ -271,9 +295,9 @@ class LeaseBudget implements Budget {
     this.queue.push(waiter, session, options?.priority ?? 0);
 
     if (signal !== undefined || timeoutMs > 0) {
-      const watch = new Watch(this, waiter, signal, timeoutMs);
+      const watch = new Watch(waiter, timeoutMs);
       waiter.watch = watch;
-      signal?.addEventListener('abort', watch);
+      if (signal !== undefined) this.addToSignalGroup(watch, signal);
       if (timeoutMs > 0) this.addDeadline(watch);
     }
 
@@ -328,8 +352,41 @@ class LeaseBudget implements Budget {
     const watch = waiter.watch;
     if (watch === undefined) return;
     waiter.watch = undefined;
-    watch.signal?.removeEventListener('abort', watch);
+    if (watch.signalGroup !== undefined) this.removeFromSignalGroup(watch);
     if (watch.deadlines !== undefined) this.removeDeadline(watch);
+  }
+
+  private addToSignalGroup(watch: Watch, signal: AbortSignal): void {
+    let group = this.signalGroups.get(signal);
+    if (group === undefined) {
+      group = new SignalGroup(this, signal);
+      this.signalGroups.set(signal, group);
+      signal.addEventListener('abort', group);
+    }
+
+    watch.signalGroup = group;
+    watch.signalPrev = group.tail;
+    if (group.tail === undefined) group.head = watch;
+    else group.tail.signalNext = watch;
+    group.tail = watch;
+  }
+
+  private removeFromSignalGroup(watch: Watch): void {
+    const group = watch.signalGroup!;
+    if (watch.signalPrev === undefined) group.head = watch.signalNext;
+    else watch.signalPrev.signalNext = watch.signalNext;
+    if (watch.signalNext === undefined) group.tail = watch.signalPrev;
+    else watch.signalNext.signalPrev = watch.signalPrev;
+    watch.signalNext = undefined;
+    watch.signalPrev = undefined;
+    watch.signalGroup = undefined;
+
+    // The last waiter of a signal takes the listener with it: nothing of the budget stays
+    // reachable from a long-lived signal.
+    if (group.head === undefined) {
+      group.signal.removeEventListener('abort', group);
+      this.signalGroups.delete(group.signal);
+    }
   }
 
   private addDeadline(watch: Watch): void {
