@@ -65,27 +65,33 @@ export class ChatChunkReader {
    * @throws SluiceError when the chunk is an error body or its finish reason maps to an error.
    */
   read(chunk: unknown, rawText: string, out: ChatEvent[], whole = false): void {
-    if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) {
+    if (typeof chunk !== 'object' || chunk === null) {
       out.push(malformedChunk(rawText, this.options, 'it is not a JSON object'));
       return;
     }
     const fields = chunk as Fields;
-    if (isErrorBody(fields)) throw errorFromFrame(fields, rawText, this.options);
-    if (this.metadata === undefined) this.readMetadata(fields);
-
-    if (fields.usage !== undefined && fields.usage !== null) {
-      const usage = readUsage(fields.usage);
-      if (usage !== undefined) this.usage = usage;
-    }
-
     const choices = fields.choices;
-    if (!Array.isArray(choices)) return;
+
+    // The common chunk (one choice, a delta, no usage yet) takes the fewest checks.
+    if (fields.error !== undefined && isErrorBody(fields)) {
+      throw errorFromFrame(fields, rawText, this.options);
+    }
+    if (this.metadata === undefined) this.readMetadata(fields);
+    const usage = fields.usage;
+    if (usage !== undefined && usage !== null) this.usage = readUsage(usage) ?? this.usage;
+
+    if (!Array.isArray(choices)) {
+      if (Array.isArray(chunk)) {
+        out.push(malformedChunk(rawText, this.options, 'it is not a JSON object'));
+      }
+      return;
+    }
     for (let i = 0; i < choices.length; i++) {
       const choice: unknown = choices[i];
       if (typeof choice !== 'object' || choice === null) continue;
       const choiceFields = choice as Fields;
       const index = choiceFields.index;
-      if (index !== undefined && index !== 0 && index !== null) continue;
+      if (index !== 0 && index !== undefined && index !== null) continue;
 
       const delta = whole ? choiceFields.message : choiceFields.delta;
       if (typeof delta === 'object' && delta !== null) this.readDelta(delta as Fields, out, whole);
@@ -112,7 +118,8 @@ export class ChatChunkReader {
 
   private readDelta(delta: Fields, out: ChatEvent[], whole: boolean): void {
     // GLM and DeepSeek name it reasoning_content; OpenRouter and vLLM name it reasoning.
-    const reasoning = delta.reasoning_content ?? delta.reasoning;
+    let reasoning = delta.reasoning_content;
+    if (reasoning === undefined || reasoning === null) reasoning = delta.reasoning;
     if (typeof reasoning === 'string' && reasoning !== '') {
       this.pushText(out, 'reasoning-delta', reasoning);
     }

@@ -151,9 +151,11 @@ class StreamDecoder {
   private readonly textDecoder = new TextDecoder();
   private readonly parser: EventSourceParser;
   private readonly reader: ChatChunkReader;
+  private readonly onEvent: DecodeChatStreamOptions['onEvent'];
 
   constructor(private readonly options: DecodeChatStreamOptions) {
     this.reader = new ChatChunkReader(options);
+    this.onEvent = options.onEvent;
     this.parser = createParser({
       onEvent: (frame) => this.onFrame(frame),
       onError: () => {
@@ -195,7 +197,7 @@ class StreamDecoder {
 
   private onFrame(frame: EventSourceMessage): void {
     if (this.stopped) return;
-    this.options.onEvent?.(frame);
+    if (this.onEvent !== undefined) this.onEvent(frame);
     const data = frame.data;
 
     if (frame.event === 'error') throw errorFromFrame(parseOrUndefined(data), data, this.options);
