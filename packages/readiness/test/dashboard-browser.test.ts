@@ -172,4 +172,28 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
 
     await Promise.allSettled(streams);
   });
+
+  it('shows markup in a provider error message as text, never as markup', async () => {
+    const markup = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+    const route = router.route();
+    tracker.record({
+      type: 'request-end',
+      requestId: 'xss-1',
+      route: route.name,
+      instance: route.instance,
+      providerId: route.provider.id,
+      budgetKey: route.budgetKey,
+      time: Date.now(),
+      attempts: 1,
+      outcome: 'failure',
+      durationMs: 1,
+      waitedMs: 0,
+      error: { kind: 'server', code: 'SLUICE_SERVER', message: markup, status: 500 },
+    });
+    await page.waitForSelector('tr[data-route="default"][data-state="failing"]');
+    const note = await page.locator('tr[data-note-for="default"]').textContent();
+    expect(note).toContain(markup);
+    expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator('#routes-body img').count()).toBe(0);
+  });
 });
