@@ -467,3 +467,78 @@ describe('shape problems read as plain words with a fix', () => {
     expect(global.issues.map((issue) => issue.path)).toEqual(['retry.baseDelayMs']);
   });
 });
+
+describe('hardening', () => {
+  test('header names and values that fetch would refuse are config errors', () => {
+    const error = failure({
+      providers: { glm: { use: 'zhipu', headers: { 'x team': 'a', 'x-ok': 'line\nbreak' } } },
+      routes: validRoutes,
+    });
+    expect(error.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      ['providers.glm.headers.x-ok', 'must not contain line breaks'],
+      [
+        'providers.glm.headers["x team"]',
+        "is not a valid name: a header name has only letters, digits and !#$%&'*+.^_`|~-",
+      ],
+    ]);
+  });
+
+  test('an endpoint URL with credentials is refused, the password never shown', () => {
+    const error = failure({
+      providers: { glm: { use: 'zhipu', endpoint: 'https://user:hunter2pass@proxy.example/v4' } },
+      routes: validRoutes,
+    });
+    expect(issueAt(error, 'providers.glm.endpoint').message).toBe(
+      'carries credentials in the URL (user:password@)',
+    );
+    expect(error.message).not.toContain('hunter2pass');
+  });
+
+  test('a route naming a descriptor id instead of an instance is told how to declare it', () => {
+    const error = failure({
+      providers: { glm: { use: 'zhipu' } },
+      routes: { default: { provider: 'zhipu' } },
+    });
+    expect(issueAt(error, 'routes.default.provider').fix).toBe(
+      "name a key of `providers`, or declare the instance: providers: { zhipu: { use: 'zhipu' } }",
+    );
+  });
+
+  test('a hand-written descriptor passed to resolveConfig is checked and completed', () => {
+    const handWritten = { id: 'raw', endpoints: { main: 'https://raw.example/v1' } };
+    const route = resolveConfig(
+      { providers: { r: { use: 'raw' } }, routes: { default: { provider: 'r', model: 'm' } } },
+      { providers: [handWritten as never], env: {} },
+    ).route();
+    expect(route.url).toBe('https://raw.example/v1/chat/completions');
+    expect(route.provider.aliases).toEqual([]);
+
+    let error: unknown;
+    try {
+      resolveConfig(
+        { providers: { r: { use: 'raw' } }, routes: { default: { provider: 'r', model: 'm' } } },
+        { providers: [{ id: 'raw', endpoints: {}, maxConcurrency: -2 } as never], env: {} },
+      );
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).issues.map((issue) => issue.path)).toEqual([
+      'providers.r.use',
+      'resolveOptions.providers[0].endpoints',
+      'resolveOptions.providers[0].maxConcurrency',
+    ]);
+  });
+
+  test('a $schema key is accepted in JSON configs', () => {
+    expect(() =>
+      resolveConfig(
+        {
+          $schema: './sluice.schema.json',
+          providers: { glm: { use: 'zhipu' } },
+          routes: validRoutes,
+        },
+        { providers: [zhipuLike], env: {} },
+      ),
+    ).not.toThrow();
+  });
+});

@@ -170,7 +170,11 @@ function fixFor(issue: z.core.$ZodIssue, path: IssuePath): string {
   if (field !== undefined && field in FIELD_FIXES) return FIELD_FIXES[field] as string;
   if (path.length === 0)
     return 'export an object: defineConfig({ providers: { ... }, routes: { ... } })';
-  if (issue.code === 'invalid_key') return "rename it: a name without spaces or ':'";
+  if (issue.code === 'invalid_key') {
+    return path.includes('headers')
+      ? "rename the header, e.g. 'x-team'"
+      : "rename it: a name without spaces or ':'";
+  }
   if (issue.code === 'invalid_type') return `write ${expectedWords(issue.expected)}`;
   if (issue.code === 'too_small') return `use a value >= ${String(issue.minimum)}`;
   if (issue.code === 'too_big') return `use a value <= ${String(issue.maximum)}`;

@@ -232,6 +232,13 @@ describe('API keys', () => {
     );
   });
 
+  test('whitespace around a key (a trailing newline from a secret file) is dropped', () => {
+    expect(resolveKey('env:K', { K: `${KEY}\n` }).apiKey).toBe(KEY);
+    expect(resolveKey(undefined, { ZHIPU_API_KEY: '  \n', ZAI_API_KEY: KEY }).apiKeySource).toBe(
+      'env:ZAI_API_KEY',
+    );
+  });
+
   test('a missing key is not a config error: undefined, with the env vars tried', () => {
     const route = resolveKey(undefined, {});
     expect(route.apiKey).toBeUndefined();

@@ -94,11 +94,12 @@ const SECRET_HEADER = /(auth|key|token|secret|cookie|signature|password|credenti
 // the prototype), which is why callers should pass these objects as they are.
 const SECRET_SAFE = {
   toJSON(this: {
+    url?: string;
     apiKey?: string;
     headers?: Record<string, string>;
     budget?: ResolvedBudget;
   }): Record<string, unknown> {
-    const { apiKey, headers, budget, ...rest } = this;
+    const { apiKey, headers, budget, url, ...rest } = this;
     const safeHeaders = Object.fromEntries(
       Object.entries(headers ?? {}).map(([name, value]) => [
         name,
@@ -107,6 +108,7 @@ const SECRET_SAFE = {
     );
     return {
       ...rest,
+      ...(url === undefined ? {} : { url: maskUrlCredentials(url) }),
       apiKey: apiKey === undefined ? undefined : maskSecret(apiKey),
       headers: safeHeaders,
       ...(budget === undefined
@@ -186,18 +188,45 @@ export function looksLikePackageName(use: string): boolean {
   return use.startsWith('@') || use.includes('/') || /^sluice-provider-/.test(use);
 }
 
+// Fields defineProvider fills; a descriptor missing one was written by hand and gets parsed.
+function isComplete(descriptor: ProviderDescriptor): boolean {
+  const value = descriptor as Partial<ProviderDescriptor>;
+  return (
+    typeof value.displayName === 'string' &&
+    Array.isArray(value.aliases) &&
+    typeof value.defaultEndpoint === 'string' &&
+    typeof value.chatPath === 'string' &&
+    Array.isArray(value.auth?.envVars) &&
+    Array.isArray(value.catalog) &&
+    value.catalog.every((model) => typeof model.capabilities === 'object') &&
+    typeof value.budgetScope === 'string' &&
+    typeof value.timeouts === 'object' &&
+    typeof value.retry === 'object'
+  );
+}
+
 class DescriptorIndex {
   private readonly byName = new Map<string, ProviderDescriptor>();
+  private readonly shown: string[] = [];
 
-  constructor(providers: readonly ProviderDescriptor[]) {
-    for (const descriptor of providers) {
-      const packageName = packageNameOf(descriptor);
+  /** Indexes by id, alias and package; checks each descriptor, reporting bad ones as issues. */
+  constructor(providers: readonly ProviderDescriptor[], issues: IssueList) {
+    providers.forEach((given, index) => {
+      const checked = checkProviderDescriptor(given, ['resolveOptions', 'providers', index]);
+      issues.items.push(...checked.issues);
+      if (!checked.descriptor) return;
+      // Keep the caller's object when it is already complete: routers compare by identity.
+      const descriptor = isComplete(given) ? given : checked.descriptor;
+      const packageName = packageNameOf(given);
+      if (packageName) tagDescriptorPackage(descriptor, packageName);
       const names = [descriptor.id, ...descriptor.aliases, ...(packageName ? [packageName] : [])];
       for (const name of names) {
         const key = name.toLowerCase();
-        if (!this.byName.has(key)) this.byName.set(key, descriptor);
+        if (this.byName.has(key)) continue;
+        this.byName.set(key, descriptor);
+        this.shown.push(name);
       }
-    }
+    });
   }
 
   find(name: string): ProviderDescriptor | undefined {
@@ -208,7 +237,7 @@ class DescriptorIndex {
   }
 
   names(): string[] {
-    return [...this.byName.keys()];
+    return [...this.shown];
   }
 }
 
@@ -377,7 +406,24 @@ function resolveEndpoint(
   }
 
   checkTransportSecurity(base, reportPath, instance, context);
+  const parsed = new URL(base);
+  if (parsed.username !== '' || parsed.password !== '') {
+    // fetch refuses URLs with credentials, and they would show up wherever the URL is printed.
+    context.issues.add(
+      reportPath,
+      'carries credentials in the URL (user:password@)',
+      'remove them from the URL; put the key in apiKey (or a header in headers)',
+      base,
+    );
+  }
   return { url: joinChatUrl(base, descriptor.chatPath ?? DEFAULT_CHAT_PATH), endpointName };
+}
+
+// Keys pasted into .env files or read from secret files often carry a trailing newline, which
+// turns into a 401 far from its cause; no provider key contains whitespace, so it is dropped.
+function cleanKey(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
 }
 
 const ENV_NAME_LIKE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
@@ -393,7 +439,7 @@ function resolveApiKey(
 
   if (configured !== undefined && configured.startsWith('env:')) {
     const envName = configured.slice(4);
-    const value = context.env[envName];
+    const value = cleanKey(context.env[envName]);
     return value
       ? { apiKey: value, apiKeySource: configured, apiKeyEnvTried: [], requiresApiKey }
       : { apiKey: undefined, apiKeySource: undefined, apiKeyEnvTried: [envName], requiresApiKey };
@@ -407,13 +453,18 @@ function resolveApiKey(
         configured,
       );
     }
-    return { apiKey: configured, apiKeySource: 'literal', apiKeyEnvTried: [], requiresApiKey };
+    return {
+      apiKey: cleanKey(configured),
+      apiKeySource: 'literal',
+      apiKeyEnvTried: [],
+      requiresApiKey,
+    };
   }
   if (!requiresApiKey) {
     return { apiKey: undefined, apiKeySource: undefined, apiKeyEnvTried: [], requiresApiKey };
   }
   for (const envName of descriptor.auth.envVars) {
-    const value = context.env[envName];
+    const value = cleanKey(context.env[envName]);
     if (value) {
       return { apiKey: value, apiKeySource: `env:${envName}`, apiKeyEnvTried: [], requiresApiKey };
     }
@@ -618,7 +669,9 @@ function resolveRoute(
     context.issues.add(
       [...path, 'provider'],
       `names no provider instance; instances: ${listNames(known)}${didYouMean(instanceName, known)}`,
-      'name a key of `providers`, or declare that provider instance',
+      context.index.find(instanceName)
+        ? `name a key of \`providers\`, or declare the instance: providers: { ${instanceName}: { use: '${instanceName}' } }`
+        : 'name a key of `providers`, or declare that provider instance',
       instanceName,
     );
     return undefined;
@@ -709,10 +762,10 @@ export function resolveConfig(config: unknown, options: ResolveConfigOptions = {
   const raw = asRecord(config);
   const context: Context = {
     issues,
-    index: new DescriptorIndex([
-      ...(options.providers ?? []),
-      ...Object.values(options.packages ?? {}),
-    ]),
+    index: new DescriptorIndex(
+      [...(options.providers ?? []), ...Object.values(options.packages ?? {})],
+      issues,
+    ),
     options,
     env: options.env ?? process.env,
     global: { timeouts: asRecord(raw.timeouts), retry: asRecord(raw.retry) },

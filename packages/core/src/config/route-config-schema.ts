@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  headersSchema,
   maxConcurrencySchema,
   retryPolicySchema,
   timeoutsSchema,
@@ -66,6 +67,8 @@ export interface RouteDefinition {
  * a default route and config-wide timeouts and retry.
  */
 export interface RouteConfig {
+  /** A JSON Schema URL for editors of `sluice.config.json`; ignored by Sluice. */
+  $schema?: string;
   providers: Record<string, ProviderInstanceConfig>;
   routes: Record<string, RouteDefinition>;
   /** The route used when none is named. Default: a route named `default`, else the first. */
@@ -116,7 +119,7 @@ const providerInstanceSchema = z.strictObject({
   maxConcurrency: maxConcurrencySchema.optional(),
   timeouts: timeoutsSchema.optional(),
   retry: retryPolicySchema.optional(),
-  headers: z.record(z.string().min(1), z.string()).optional(),
+  headers: headersSchema.optional(),
   providerOptions: z.record(z.string(), z.unknown()).optional(),
   allowInsecure: z.boolean().optional(),
   budget: budgetSchema.optional(),
@@ -137,6 +140,7 @@ const routeSchema = z.strictObject({
  * defaultRoute, `use`) are checked by {@link resolveConfig}, which knows the descriptors.
  */
 export const routeConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
   providers: z.record(nameSchema, providerInstanceSchema),
   routes: z.record(nameSchema, routeSchema),
   defaultRoute: z.string().min(1).optional(),

@@ -66,6 +66,17 @@ export const retryPolicySchema = z.strictObject({
     .optional(),
 }) satisfies z.ZodType<Partial<RetryPolicy>>;
 
+/**
+ * Extra request headers: RFC 9110 token names, values without CR or LF (a value carrying a line
+ * break would otherwise fail inside fetch, far from the config that caused it).
+ */
+export const headersSchema = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+    message: "a header name has only letters, digits and !#$%&'*+.^_`|~-",
+  }),
+  z.string().regex(/^[^\r\n\0]*$/, { message: 'must not contain line breaks' }),
+);
+
 /** `maxConcurrency`: a whole number, 0 or more; 0 means no client-side cap (still counted). */
 export const maxConcurrencySchema = z.number().int().min(0);
 
@@ -131,7 +142,7 @@ export const providerDescriptorSchema = z
     defaultEndpoint: z.string().min(1).optional(),
     chatPath: z.string().startsWith('/').optional(),
     auth: authSchema,
-    headers: z.record(z.string().min(1), z.string()).optional(),
+    headers: headersSchema.optional(),
     catalog: z.array(modelInfoSchema).default([]),
     defaultModel: z.string().min(1).optional(),
     maxConcurrency: maxConcurrencySchema.default(0),
