@@ -1,3 +1,4 @@
+import { redactSecrets } from '../errors/redact.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent, FinishReason, Usage } from '../events/chat-events.js';
 import { errorFromFrame, isErrorBody, type ErrorFrameOptions } from './error-frame.js';
@@ -177,7 +178,7 @@ export function malformedChunk(
     providerId: options.providerId,
     status: 200,
   });
-  return { type: 'error', error, raw: rawText };
+  return { type: 'error', error, raw: redactSecrets(rawText, options.secrets ?? []) };
 }
 
 // Some OpenAI-compatible servers send content as an array of parts rather than a string.

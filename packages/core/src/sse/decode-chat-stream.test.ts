@@ -594,3 +594,79 @@ describe('ending the body', () => {
     expect(error).toBe(reset);
   });
 });
+
+describe('iterator protocol', () => {
+  it('answers next() calls made before the previous one settled, in order', async () => {
+    const iterator = decodeChatStream(
+      bodyOf([
+        contentFrame('a'),
+        contentFrame('b'),
+        'data: {"choices":[{"finish_reason":"stop"}]}\n\n',
+      ]),
+    );
+
+    const results = await Promise.all([
+      iterator.next(),
+      iterator.next(),
+      iterator.next(),
+      iterator.next(),
+    ]);
+
+    expect(results).toEqual([
+      { done: false, value: { type: 'text-delta', text: 'a' } },
+      { done: false, value: { type: 'text-delta', text: 'b' } },
+      { done: false, value: { type: 'finish', reason: 'stop', rawReason: 'stop' } },
+      { done: true, value: undefined },
+    ]);
+  });
+
+  it('after a thrown error, further next() calls are done', async () => {
+    const iterator = decodeChatStream(bodyOf([contentFrame('a')]));
+
+    const [first, second, third] = await Promise.allSettled([
+      iterator.next(),
+      iterator.next(),
+      iterator.next(),
+    ]);
+
+    expect(first).toEqual({
+      status: 'fulfilled',
+      value: { done: false, value: { type: 'text-delta', text: 'a' } },
+    });
+    expect(second).toMatchObject({ status: 'rejected', reason: { kind: 'truncated' } });
+    expect(third).toEqual({ status: 'fulfilled', value: { done: true, value: undefined } });
+  });
+
+  it('return() while a read is pending cancels the body and ends the iterator', async () => {
+    let cancelled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull: () => new Promise<void>(() => {}),
+      cancel: () => {
+        cancelled++;
+      },
+    });
+    const iterator = decodeChatStream(body);
+
+    const pending = iterator.next();
+    await iterator.return();
+
+    await expect(pending).resolves.toEqual({ done: true, value: undefined });
+    expect(cancelled).toBe(1);
+    await expect(iterator.next()).resolves.toEqual({ done: true, value: undefined });
+  });
+
+  it('masks configured secrets in error frames and raw malformed chunks', async () => {
+    const key = 'glm-key-abcdef0123456789';
+    const body = bodyOf([
+      `data: {bad ${key}\n\n`,
+      `data: {"error":{"message":"bad key ${key}"}}\n\n`,
+    ]);
+
+    const { events, error } = await drain(decodeChatStream(body, { secrets: [key] }));
+
+    expect(JSON.stringify(events)).not.toContain('abcdef0123456789');
+    expect(ofType(events, 'error')[0]?.raw).toBe('{bad glm-…');
+    expect((error as Error).message).toContain('bad key glm-…');
+    expect((error as Error).message).not.toContain('abcdef0123456789');
+  });
+});

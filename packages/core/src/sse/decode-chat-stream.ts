@@ -81,7 +81,10 @@ class ChatEventIterator implements AsyncGenerator<ChatEvent, void, undefined> {
       return Promise.resolve({ done: false, value: queue[this.head++] as ChatEvent });
     }
     if (this.finished) return Promise.resolve(DONE_RESULT);
-    if (this.reading !== undefined) return this.reading.then(() => this.next());
+    if (this.reading !== undefined) {
+      const after = (): Promise<IteratorResult<ChatEvent, void>> => this.next();
+      return this.reading.then(after, after);
+    }
     this.reading = this.read();
     return this.reading;
   }

@@ -1,5 +1,6 @@
 import type { Classification, ClassifyInput } from '../descriptor/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
+import { redactSecrets } from '../errors/redact.js';
 import { describeSource, type SourceContext } from './source-context.js';
 
 /** What turns an error the provider sent inside a 200 response into a {@link SluiceError}. */
@@ -28,16 +29,17 @@ export function errorFromFrame(
   });
 
   const wire = wireError(body);
-  const providerMessage = classification?.message ?? wire.message;
-  const message = providerMessage
-    ? `${describeSource(options)} carried an error: ${providerMessage}`
-    : `${describeSource(options)} carried an error: ${truncate(bodyText)}`;
+  const providerMessage = classification?.message ?? wire.message ?? truncate(bodyText);
+  const message = redactSecrets(
+    `${describeSource(options)} carried an error: ${providerMessage}`,
+    options.secrets ?? [],
+  );
 
   return new SluiceError({
     kind: classification?.kind ?? 'provider',
     retryable: classification?.retryable,
     message,
-    hint: classification?.hint,
+    hint: classification?.hint && redactSecrets(classification.hint, options.secrets ?? []),
     phase: 'stream',
     route: options.route,
     providerId: options.providerId,

@@ -4,6 +4,11 @@ export interface SourceContext {
   route?: string | undefined;
   /** Provider id, copied into every error. */
   providerId?: string | undefined;
+  /**
+   * Values that must never leave the package (the API key, a signed token). Masked in every error
+   * message and raw text built from a response body, in case a provider echoes them back.
+   */
+  secrets?: ReadonlyArray<string | undefined> | undefined;
 }
 
 /** `The response of route "glm" (provider zhipu)`, or as much of it as is known. */
