@@ -396,7 +396,10 @@ class LeaseBudget implements Budget {
       this.deadlineLists.set(watch.timeoutMs, list);
     }
 
-    watch.deadlineMs = Date.now() + watch.timeoutMs;
+    // Deadlines run on the monotonic clock: a queue wait is a duration, and a wall-clock jump
+    // must neither expire nor extend it. The enqueue time is reused, so a timed acquire reads
+    // the clock once (clock reads are syscalls on some VMs and showed up in the bench profile).
+    watch.deadlineMs = watch.waiter.enqueuedAt + watch.timeoutMs;
     watch.deadlines = list;
     watch.deadlinePrev = list.tail;
     if (list.tail === undefined) list.head = watch;
@@ -430,8 +433,10 @@ class LeaseBudget implements Budget {
 
   private expireDeadlines(list: DeadlineList): void {
     list.timer = undefined;
-    const now = Date.now();
-    while (list.head !== undefined && list.head.deadlineMs <= now) {
+    const now = performance.now();
+    // Node timers run on a millisecond loop clock and may fire a fraction of a ms before the
+    // performance.now() deadline; within 1 ms counts as due, rather than arming another timer.
+    while (list.head !== undefined && list.head.deadlineMs - now < 1) {
       const watch = list.head;
       this.leave(watch.waiter, this.queueTimeoutError(watch.timeoutMs));
     }
