@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { chatCommand } from './commands/chat-command.js';
+import { checkCommand } from './commands/check-command.js';
+import { dashboardCommand } from './commands/dashboard-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { fleetCommand } from './commands/fleet-command.js';
 import { simulateCommand } from './commands/simulate-command.js';
@@ -115,6 +117,37 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     )
     .option('--json', 'print the description as JSON', false)
     .action((flags) => run(() => simulateCommand(flags, term(flags.json), io.signal))());
+
+  program
+    .command('check')
+    .description(
+      'which routes will work right now: a table (or --json), exit code from the default route',
+    )
+    .option('--config <file>', 'route config file (default: the GLM Coding Plan routes)')
+    .option('--probe', 'send one minimal request per route, through the budget', false)
+    .option('--simulate', 'check the routes of the embedded simulator', false)
+    .option('--json', 'print the readiness snapshot as JSON (published schema)', false)
+    .action((flags) => run(() => checkCommand(flags, term(flags.json), io.env, io.signal))());
+
+  program
+    .command('dashboard')
+    .description('the live readiness dashboard on 127.0.0.1, pushed over SSE')
+    .addOption(
+      new Option('--port <port>', 'port (0: a free one)')
+        .default(7357)
+        .argParser(count('--port', 0, 65535)),
+    )
+    .option('--host <host>', 'interface to bind; anything but loopback needs --token', '127.0.0.1')
+    .option('--token <token>', 'access token (required off loopback)')
+    .option('--simulate', 'run a simulated fan-out behind the page', false)
+    .option('--config <file>', 'route config file')
+    .addOption(
+      new Option('--children <n>', 'sub-agents of the simulated fan-out')
+        .default(3)
+        .argParser(count('--children', 0, 64)),
+    )
+    .option('--json', 'print the URL as JSON', false)
+    .action((flags) => run(() => dashboardCommand(flags, term(flags.json), io.env, io.signal))());
 
   try {
     await program.parseAsync(argv, { from: 'user' });

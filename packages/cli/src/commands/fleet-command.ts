@@ -1,3 +1,4 @@
+import { createReadinessTracker, fleetSessionSource, startDashboard } from '@sluice/readiness';
 import { createLogUpdate } from 'log-update';
 import {
   runFleetScenario,
@@ -16,6 +17,7 @@ export interface FleetFlags {
   config?: string | undefined;
   route?: string | undefined;
   delegate: boolean;
+  dashboard: boolean;
   json: boolean;
 }
 
@@ -61,6 +63,22 @@ export function reportToJSON(report: FleetReport, extra: Record<string, unknown>
   };
 }
 
+async function openDashboard(
+  router: Parameters<typeof createReadinessTracker>[0]['router'] & object,
+  term: Terminal,
+) {
+  const tracker = createReadinessTracker({ router });
+  const dashboard = await startDashboard({ tracker });
+  if (!term.json) term.out(`dashboard: ${dashboard.url}`);
+  return {
+    tracker,
+    close: async () => {
+      await dashboard.close();
+      tracker.close();
+    },
+  };
+}
+
 /** `sluice fleet`: a parent and N sub-agents streaming at once from one route, sharing one budget. */
 export async function fleetCommand(
   flags: FleetFlags,
@@ -88,8 +106,10 @@ export async function fleetCommand(
         ),
       );
     }
+    const live = flags.dashboard ? await openDashboard(setup.router, term) : undefined;
     const view = createProgressView(term);
     const report = await runFleetScenario({
+      onFleet: (fleet) => live?.tracker.setSessions(fleetSessionSource(fleet)),
       router: setup.router,
       route: route.name,
       children: flags.children,
@@ -114,6 +134,7 @@ export async function fleetCommand(
         }),
       );
     }
+    await live?.close();
     if (report.cancelled) return 130;
     return report.failures > 0 ? 1 : 0;
   } finally {

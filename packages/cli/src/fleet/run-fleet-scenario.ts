@@ -7,7 +7,7 @@ import {
   type SluiceEvent,
   type ToolCall,
 } from '@sluice/core';
-import { createFleet, type Session, type SessionStats } from '@sluice/fleet-adapter';
+import { createFleet, type Fleet, type Session, type SessionStats } from '@sluice/fleet-adapter';
 
 /** What one session is doing right now, for live progress. */
 export type SessionState =
@@ -45,6 +45,8 @@ export interface FleetScenarioOptions {
    */
   delegate?: boolean;
   signal?: AbortSignal;
+  /** Called once with the run's fleet, e.g. to show its session tree on the dashboard. */
+  onFleet?: (fleet: Fleet) => void;
   /** Called on every state change (throttle the drawing on your side). */
   onProgress?: (rows: readonly SessionProgress[]) => void;
 }
@@ -81,6 +83,7 @@ export async function runFleetScenario(options: FleetScenarioOptions): Promise<F
   const fleet = createFleet({ router: options.router });
   const sessions: Session[] = [fleet.root];
   for (let i = 1; i <= options.children; i += 1) sessions.push(fleet.root.spawn(`child-${i}`));
+  options.onFleet?.(fleet);
 
   const progress = new Map<string, SessionProgress>();
   for (const session of sessions) {

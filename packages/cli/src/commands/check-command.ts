@@ -1,0 +1,86 @@
+import { createBudgetRegistry, createRouter, loadConfig } from '@sluice/core';
+import zhipu from '@sluice/provider-zhipu';
+import {
+  createReadinessTracker,
+  probeRoutes,
+  projectReadiness,
+  readinessExitCode,
+  renderReadinessTable,
+  toReadinessJSON,
+  type ReadinessSnapshot,
+} from '@sluice/readiness';
+import { startSimulator } from '@sluice/simulator';
+import { DEFAULT_REAL_CONFIG, simulatorConfig } from '../router-setup.js';
+import type { Terminal } from '../terminal.js';
+
+/** Flags of `sluice check`. */
+export interface CheckFlags {
+  config?: string | undefined;
+  probe: boolean;
+  simulate: boolean;
+  json: boolean;
+}
+
+/** Where the routes come from: `--simulate`, `--config`, or the built-in GLM Coding Plan routes. */
+async function routeSource(flags: CheckFlags, env: Record<string, string | undefined>) {
+  if (flags.simulate) {
+    const simulator = await startSimulator({ source: 'generate', outputTokens: 4 });
+    return {
+      source: { config: simulatorConfig(simulator.baseURL), providers: [zhipu], env },
+      close: () => simulator.close(),
+    };
+  }
+  if (flags.config !== undefined) {
+    const loaded = await loadConfig({ file: flags.config });
+    return {
+      source: { ...loaded, providers: [...loaded.providers, zhipu], env },
+      close: async () => {},
+    };
+  }
+  return {
+    source: { config: DEFAULT_REAL_CONFIG, providers: [zhipu], env },
+    close: async () => {},
+  };
+}
+
+/**
+ * `sluice check`: which routes will work right now. Without `--probe` it reads the config, the
+ * catalog and the environment only; with `--probe` it sends one minimal request per route through
+ * the budget. Exit code from the default route: 0 ready, 1 cannot work, 3 not known to work.
+ */
+export async function checkCommand(
+  flags: CheckFlags,
+  term: Terminal,
+  env: Record<string, string | undefined>,
+  signal: AbortSignal,
+): Promise<number> {
+  const { source, close } = await routeSource(flags, env);
+  try {
+    let snapshot: ReadinessSnapshot;
+    if (flags.probe) {
+      const router = createRouter({ ...source, budgets: createBudgetRegistry() });
+      const tracker = createReadinessTracker({ router });
+      try {
+        await probeRoutes(router, undefined, { signal });
+        snapshot = tracker.snapshot();
+      } finally {
+        tracker.close();
+        await router.close();
+      }
+    } else {
+      snapshot = projectReadiness({ routes: source });
+    }
+
+    if (term.json) term.out(toReadinessJSON(snapshot));
+    else
+      term.out(
+        renderReadinessTable(snapshot, {
+          color: term.colors.isColorSupported,
+          width: term.stdout.columns ?? 100,
+        }),
+      );
+    return readinessExitCode(snapshot);
+  } finally {
+    await close();
+  }
+}

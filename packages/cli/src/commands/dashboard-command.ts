@@ -1,0 +1,76 @@
+import { createReadinessTracker, fleetSessionSource, startDashboard } from '@sluice/readiness';
+import { runFleetScenario } from '../fleet/run-fleet-scenario.js';
+import { setupRouter } from '../router-setup.js';
+import type { Terminal } from '../terminal.js';
+
+/** Flags of `sluice dashboard`. */
+export interface DashboardFlags {
+  port: number;
+  host: string;
+  token?: string | undefined;
+  simulate: boolean;
+  config?: string | undefined;
+  /** With `--simulate`: keep a fan-out running so the gauges move. */
+  children: number;
+  json: boolean;
+}
+
+/**
+ * `sluice dashboard`: the live readiness page on 127.0.0.1 until Ctrl-C. With `--simulate` a
+ * simulated fan-out runs in rounds behind it, so every gauge, the chart and the session tree move.
+ */
+export async function dashboardCommand(
+  flags: DashboardFlags,
+  term: Terminal,
+  env: Record<string, string | undefined>,
+  signal: AbortSignal,
+): Promise<number> {
+  const setup = await setupRouter({
+    simulate: flags.simulate,
+    configFile: flags.config,
+    env,
+    command: 'dashboard',
+    simulatorOptions: {
+      source: 'generate',
+      outputTokens: 48,
+      tokensPerSecond: 40,
+      mode: 'stall',
+      stallMs: 4_000,
+    },
+  });
+  const tracker = createReadinessTracker({ router: setup.router });
+  const dashboard = await startDashboard({
+    tracker,
+    port: flags.port,
+    host: flags.host,
+    ...(flags.token ? { token: flags.token } : {}),
+  });
+  try {
+    if (term.json) term.out(JSON.stringify({ url: dashboard.url }));
+    else {
+      term.out(`dashboard: ${dashboard.url}`);
+      term.out(term.colors.dim(`routes of ${setup.target}; Ctrl-C stops it.`));
+    }
+    if (flags.simulate) {
+      while (!signal.aborted) {
+        await runFleetScenario({
+          router: setup.router,
+          children: flags.children,
+          tasks: 3,
+          signal,
+          onFleet: (fleet) => tracker.setSessions(fleetSessionSource(fleet)),
+        });
+      }
+    } else {
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    return 0;
+  } finally {
+    await dashboard.close();
+    tracker.close();
+    await setup.close();
+  }
+}
