@@ -35,7 +35,7 @@ if (!haveChromium) {
 const SECRET = 'sk-browser-SECRET-5a4b3c2d1e0f9988';
 const artifacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
-describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
+describe.skipIf(!haveChromium)('dashboard in headless Chromium', { timeout: 60_000 }, () => {
   let simulator: Simulator;
   let router: Router;
   let tracker: ReadinessTracker;
