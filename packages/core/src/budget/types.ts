@@ -57,6 +57,13 @@ export interface Budget {
   readonly backend: string;
   /** Epoch ms until which no lease is granted after a rate-limit signal; 0 when none. */
   readonly cooldownUntil: number;
+  /**
+   * Whether the backend that counts is reachable, for backends that can fail (Redis): `ok`;
+   * `degraded` while reconnecting or running on a local fallback cap; `down` when acquires fail
+   * with `budget-unavailable`. `detail` says why, without secrets. Absent on in-process budgets,
+   * which cannot be unreachable. Read by readiness.
+   */
+  readonly health?: { state: 'ok' | 'degraded' | 'down'; detail?: string };
 
   acquire(options?: AcquireOptions): Promise<Lease>;
   /** Changes the limit at runtime. Lowering never revokes held leases; it only stops grants. */

@@ -14,6 +14,7 @@ import { createRouterFetch } from './create-router-fetch.js';
 import { createDeadlinesMiddleware } from './deadlines-middleware.js';
 import { createFallbackMiddleware } from './fallback-middleware.js';
 import { addWaitedMs } from './request-state.js';
+import { routeBudgetRegistry } from './route-budgets.js';
 import { createRetryMiddleware } from './retry-middleware.js';
 import type { SluiceEvent } from './router-events.js';
 import { createTelemetryMiddleware } from './telemetry-middleware.js';
@@ -37,17 +38,24 @@ const REQUEST_PREFIX = Math.random().toString(36).slice(2, 8);
  * moment the request is sent, never from when it was queued.
  *
  * Budgets come from `options.budgets` (default: the process-wide registry), one per route budget
- * key, so routers for the same provider and credential share it. Each provider instance gets its
- * own keep-alive pool sized to its `maxConcurrency`, created on first use.
+ * key, so routers for the same provider and credential share it; a provider instance whose config
+ * puts its budget on another backend (`redis`) draws from `options.budgetBackends[backend]`.
+ * Each provider instance gets its own keep-alive pool sized to its `maxConcurrency`, created on
+ * first use.
  *
- * @throws ConfigError when the config is invalid, with every problem, its path and its fix.
+ * @throws ConfigError when the config is invalid, with every problem, its path and its fix, or
+ *   when a provider instance's budget backend is not in `options.budgetBackends`.
  */
 export function createRouter(options: RouterOptions): Router {
   const config = resolveConfig(options.config, {
     ...(options.providers ? { providers: options.providers } : {}),
     ...(options.env ? { env: options.env } : {}),
   });
-  const budgets = options.budgets ?? defaultBudgetRegistry();
+  const budgets = routeBudgetRegistry(
+    config,
+    options.budgets ?? defaultBudgetRegistry(),
+    options.budgetBackends,
+  );
   const transports = new Map<string, Transport>();
   const listeners = new Set<(event: SluiceEvent) => void>();
   const open = new Set<ChatStream>();

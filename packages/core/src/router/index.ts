@@ -1,5 +1,6 @@
 // Public exports of the router area: createRouter, the ChatStream, and the pipeline's middleware.
 export { createRouter } from './create-router.js';
+export { routeBudgetRegistry, type BudgetBackendProvider } from './route-budgets.js';
 export { createChatStream, type ChatStreamOptions } from './create-chat-stream.js';
 export { createRouterFetch, type RouterFetchTarget } from './create-router-fetch.js';
 export { createTelemetryMiddleware } from './telemetry-middleware.js';

@@ -4,6 +4,7 @@ import type { ProviderDescriptor } from '../descriptor/types.js';
 import type { ChatEvent, ChatResult } from '../events/chat-events.js';
 import type { ChatRequest } from '../events/chat-request.js';
 import type { Middleware, SessionRef } from '../pipeline/types.js';
+import type { BudgetBackendProvider } from './route-budgets.js';
 import type { SluiceEvent } from './router-events.js';
 
 /** Options of one `router.chat()` call. */
@@ -35,6 +36,13 @@ export interface RouterOptions {
   providers?: ProviderDescriptor[];
   /** Where budgets live; default: the process-wide in-memory registry. */
   budgets?: BudgetRegistry;
+  /**
+   * Budget backends for routes whose config says `budget: { backend: 'redis', url }` (or another
+   * non-memory backend), by backend name. Core ships none of them: pass
+   * `budgetBackends: redisBackends()` from `@sluice/fleet-adapter/redis`. One registry per
+   * backend object serves every route on it; `memory` routes keep using `budgets`.
+   */
+  budgetBackends?: Record<string, BudgetBackendProvider>;
   /** Injectable fetch; default global `fetch` with a per-provider undici Agent dispatcher. */
   fetch?: typeof fetch;
   /** Extra middleware, run inside telemetry and outside fallback. */
