@@ -8,6 +8,7 @@
 // Run: cd packages/fleet-adapter && node --expose-gc --import jiti/register bench/fleet-ipc.bench.ts
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -90,6 +91,7 @@ async function socketBroker(): Promise<Result> {
 
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 
+const loadAtStart = loadavg()[0] ?? 0;
 const baseline = await inProcess();
 const channels: Array<[string, Result]> = [['in-process (memory)', baseline]];
 channels.push(['worker thread (MessagePort)', await workerThread()]);
@@ -108,6 +110,7 @@ const rows = channels.map(([channel, result]) => ({
 const remote = channels.slice(1);
 const notes = [
   `${plan.concurrency} acquires in flight, limit ${plan.limit}, ${plan.throughputIterations} round trips per channel; latency over ${plan.latencyIterations} lone acquires.`,
+  `Load average ${round(loadAtStart)} at start on ${cpus().length} cores: the machine is shared, so p99 mostly measures scheduling delay.`,
   ...remote.map(
     ([channel, result]) =>
       `${channel}: ${Math.round(result.roundTripsPerSecond)} round trips/s, ${result.roundTripsPerSecond >= TARGET ? 'meets' : 'MISSES'} the ${TARGET}/s target; ratio to in-process ${round(result.roundTripsPerSecond / baseline.roundTripsPerSecond, 3)}x.`,

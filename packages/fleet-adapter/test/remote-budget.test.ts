@@ -219,7 +219,7 @@ describe('remote budget over a message channel', () => {
     const server = createBudgetServer(registry);
     const { port1, port2 } = new MessageChannel();
     const connection = server.accept(messagePortChannel<ClientFrame, ServerFrame>(port1));
-    port2.postMessage([['acquire', 1, 'glm', -4]]);
+    port2.postMessage([['acquire', 'glm', -4, null, null, null, 1]]);
 
     const closed = await connection.closed;
     expect(closed.reason).toMatch(/could not apply/);

@@ -159,7 +159,7 @@ export function createRemoteBudgetBackend(
         }
         pending.set(id, entry);
         expect();
-        batcher.push(acquireFrame(id, budget, acquireOptions));
+        pushAcquire(id, budget, acquireOptions);
 
         // `onQueued` is synchronous by contract. The owner's figures say whether this acquire
         // will queue; if they were stale, the owner's `queued` frame calls it a moment later.
@@ -167,6 +167,27 @@ export function createRemoteBudgetBackend(
       });
     },
   };
+
+  // Appends to the acquire frame queued last when the options match, so a burst of acquires
+  // (a fleet starting up, a benchmark) costs one id each on the wire.
+  function pushAcquire(id: number, budget: RemoteBudget, acquireOptions: AcquireOptions): void {
+    const priority = acquireOptions.priority ?? null;
+    const session = acquireOptions.session ?? null;
+    const timeoutMs = acquireOptions.timeoutMs ?? null;
+    const last = batcher.last();
+    if (
+      last?.[0] === 'acquire' &&
+      last[1] === budget.key &&
+      last[2] === budget.requestedLimit &&
+      last[3] === priority &&
+      last[4] === session &&
+      last[5] === timeoutMs
+    ) {
+      last.push(id);
+      return;
+    }
+    batcher.push(['acquire', budget.key, budget.requestedLimit, priority, session, timeoutMs, id]);
+  }
 
   function markQueued(entry: PendingAcquire, session: string | undefined): void {
     if (entry.queued) return;
@@ -503,25 +524,4 @@ class RemoteLease implements Lease {
   orphan(): void {
     this.isReleased = true;
   }
-}
-
-/** The acquire frame, with trailing options left out when unset. */
-function acquireFrame(id: number, budget: RemoteBudget, options: AcquireOptions): ClientFrame {
-  const { priority, session, timeoutMs } = options;
-  if (timeoutMs !== undefined) {
-    return [
-      'acquire',
-      id,
-      budget.key,
-      budget.requestedLimit,
-      priority ?? null,
-      session ?? null,
-      timeoutMs,
-    ];
-  }
-  if (session !== undefined) {
-    return ['acquire', id, budget.key, budget.requestedLimit, priority ?? null, session];
-  }
-  if (priority !== undefined) return ['acquire', id, budget.key, budget.requestedLimit, priority];
-  return ['acquire', id, budget.key, budget.requestedLimit];
 }

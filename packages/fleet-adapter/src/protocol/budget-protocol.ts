@@ -28,22 +28,25 @@ export interface WireError {
 }
 
 /**
- * What a client (the side that borrows budgets) sends. Frames are tuples, op first, so a grant
- * or a release costs a few bytes on the wire: at tens of thousands of round trips per second
- * the encoding, not the budget, is the cost. Trailing optional fields may be left out.
+ * What a client (the side that borrows budgets) sends. Frames are tuples, op first, and grants,
+ * releases and like acquires carry many ids each, so one of them costs a few bytes on the wire:
+ * at tens of thousands of round trips per second the encoding, not the budget, is the cost.
  */
 export type ClientFrame =
   | [op: 'hello', version: number, pid: number]
   | [op: 'open', key: string, limit: number]
+  /**
+   * Acquires one lease for each id (client-chosen, unique per connection; an id names its lease
+   * once granted). Consecutive acquires with the same options share one frame.
+   */
   | [
       op: 'acquire',
-      /** Client-chosen, unique per connection; it names the lease once granted. */
-      id: number,
       key: string,
       limit: number,
-      priority?: number | null,
-      session?: string | null,
-      timeoutMs?: number | null,
+      priority: number | null,
+      session: string | null,
+      timeoutMs: number | null,
+      ...ids: number[],
     ]
   /** Withdraws an acquire: dequeues it, or releases its lease if it was granted meanwhile. */
   | [op: 'cancel', id: number]
@@ -112,6 +115,11 @@ export class FrameBatcher<Frame> {
     private readonly send: (frames: Frame[]) => void,
     private readonly finalize?: (frames: Frame[]) => void,
   ) {}
+
+  /** The frame queued last, if any; a caller may append to it until the flush. */
+  last(): Frame | undefined {
+    return this.queue[this.queue.length - 1];
+  }
 
   push(frame: Frame): void {
     this.queue.push(frame);

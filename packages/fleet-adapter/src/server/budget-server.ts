@@ -139,6 +139,15 @@ interface ConnectionSetup {
   onLease: ((event: RemoteLeaseEvent) => void) | undefined;
 }
 
+/** The owner-side options shared by the acquires of one frame. */
+interface OwnerAcquire {
+  key: string;
+  budget: Budget;
+  priority: number;
+  sessionId: string;
+  timeoutMs: number | undefined;
+}
+
 function openConnection(setup: ConnectionSetup): BudgetConnection {
   const { channel, registry, session } = setup;
   const budgets = new Map<string, Budget>();
@@ -236,14 +245,24 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
     return budget;
   }
 
-  function acquire(frame: Extract<ClientFrame, { 0: 'acquire' }>): void {
-    const [, id, key, limit, requestedPriority, requestedSession, timeoutMs] = frame;
+  function acquireAll(frame: Extract<ClientFrame, { 0: 'acquire' }>): void {
+    const [, key, limit, requestedPriority, requestedSession, timeoutMs] = frame;
     const budget = budgetOf(key, limit);
     const requested = requestedPriority ?? session?.priority ?? 0;
-    const priority = session ? Math.min(requested, session.priority) : requested;
-    const sessionId = session
-      ? session.id
-      : `${setup.label}${requestedSession == null ? '' : `/${requestedSession}`}`;
+    const request: OwnerAcquire = {
+      key,
+      budget,
+      priority: session ? Math.min(requested, session.priority) : requested,
+      sessionId: session
+        ? session.id
+        : `${setup.label}${requestedSession == null ? '' : `/${requestedSession}`}`,
+      timeoutMs: timeoutMs ?? undefined,
+    };
+    for (let index = 6; index < frame.length; index++) acquire(frame[index] as number, request);
+  }
+
+  function acquire(id: number, request: OwnerAcquire): void {
+    const { key, budget, priority, sessionId, timeoutMs } = request;
 
     // An abort controller per acquire costs more than the rest of the grant; an acquire that
     // finds a free lease and nobody waiting is granted without queueing, so it needs none. If
@@ -257,7 +276,7 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
         signal: controller?.signal,
         priority,
         session: sessionId,
-        timeoutMs: timeoutMs ?? undefined,
+        timeoutMs,
         onQueued: () => batcher.push(['queued', id]),
       })
       .then(
@@ -324,7 +343,7 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
         budgetOf(frame[1], frame[2]);
         return;
       case 'acquire':
-        acquire(frame);
+        acquireAll(frame);
         return;
       case 'release':
         for (let index = 1; index < frame.length; index++) release(frame[index] as number);
