@@ -595,6 +595,18 @@ describe('ending the body', () => {
   });
 });
 
+describe('limits', () => {
+  it('fails with a provider error naming the limit when one event outgrows maxEventChars', async () => {
+    const body = bodyOf([contentFrame('ok'), `data: {"choices":"${'x'.repeat(5000)}`]);
+
+    const { events, error } = await drain(decodeChatStream(body, { maxEventChars: 1000 }));
+
+    expect(textOf(events)).toBe('ok');
+    expect(error).toMatchObject({ kind: 'provider', retryable: false, phase: 'stream' });
+    expect((error as Error).message).toContain('longer than 1000 characters');
+  });
+});
+
 describe('iterator protocol', () => {
   it('answers next() calls made before the previous one settled, in order', async () => {
     const iterator = decodeChatStream(

@@ -19,7 +19,14 @@ export interface DecodeChatStreamOptions extends ChatChunkReaderOptions {
    * telemetry). Comment lines are not frames and do not reach it.
    */
   onEvent?: ((frame: EventSourceMessage) => void) | undefined;
+  /**
+   * Longest SSE line or event the decoder buffers, in characters. A body past it fails with a
+   * `provider` error instead of growing memory without bound. Default 16 MiB.
+   */
+  maxEventChars?: number | undefined;
 }
+
+const DEFAULT_MAX_EVENT_CHARS = 16 * 1024 * 1024;
 
 const STREAM_OPTIONS: TextDecodeOptions = { stream: true };
 
@@ -159,9 +166,12 @@ class StreamDecoder {
   constructor(private readonly options: DecodeChatStreamOptions) {
     this.reader = new ChatChunkReader(options);
     this.onEvent = options.onEvent;
+    const maxEventChars = options.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS;
     this.parser = createParser({
+      maxBufferSize: maxEventChars,
       onEvent: (frame) => this.onFrame(frame),
-      onError: () => {
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') throw this.tooLong(maxEventChars);
         // A line that is no SSE field is skipped, as the spec says, except at the end of the
         // body, where it is the start of a line the connection cut off.
         if (this.flushing) throw this.truncated('inside an SSE line');
@@ -234,6 +244,19 @@ class StreamDecoder {
       : error instanceof Error
         ? error
         : new Error(String(error));
+  }
+
+  private tooLong(maxEventChars: number): SluiceError {
+    return new SluiceError({
+      kind: 'provider',
+      retryable: false,
+      message: `${describeSource(this.options)} sent an SSE event longer than ${maxEventChars} characters.`,
+      hint: 'Raise maxEventChars if the provider really sends events that large.',
+      phase: 'stream',
+      route: this.options.route,
+      providerId: this.options.providerId,
+      status: 200,
+    });
   }
 
   private truncated(where: string): SluiceError {

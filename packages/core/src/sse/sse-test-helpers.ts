@@ -76,4 +76,5 @@ export function ofType<T extends ChatEvent['type']>(
   return events.filter((event): event is Extract<ChatEvent, { type: T }> => event.type === type);
 }
 
+/** `text` as UTF-8 bytes. */
 export const utf8 = (text: string): Uint8Array => encoder.encode(text);
