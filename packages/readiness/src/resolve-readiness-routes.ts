@@ -19,6 +19,11 @@ export interface ReadinessRoutes {
   problems: RouteProblem[];
   /** The config's default route, also when it is one of the broken ones. */
   defaultRoute: string | undefined;
+  /**
+   * The config without the broken routes and instances: what `createRouter` can be given to
+   * probe the sound routes. Undefined when no route is sound.
+   */
+  soundConfig: unknown;
 }
 
 type Loose = Record<string, unknown>;
@@ -105,13 +110,19 @@ export function resolveReadinessRoutes(source: ConfigRoutesSource): ReadinessRou
         routes: [...resolved.routes.values()],
         problems: [...problems.values()],
         defaultRoute: wantedDefault ?? resolved.defaultRoute,
+        soundConfig: problems.size === 0 ? config : current,
       };
     } catch (error) {
       if (!ConfigError.isConfigError(error)) throw error;
       const unplaced = placeIssues(error.issues, routes, providers, problems, wantedDefault);
       if (Object.keys(routes).length === 0 && problems.size > 0) {
         // Every route is broken: nothing is left to resolve, and each has its problem.
-        return { routes: [], problems: [...problems.values()], defaultRoute: wantedDefault };
+        return {
+          routes: [],
+          problems: [...problems.values()],
+          defaultRoute: wantedDefault,
+          soundConfig: undefined,
+        };
       }
       if (unplaced.length > 0) {
         throw unplaced.length === error.issues.length
@@ -132,6 +143,7 @@ function resolveOrThrow(config: unknown, options: ResolveConfigOptions): Readine
     routes: [...resolved.routes.values()],
     problems: [],
     defaultRoute: resolved.defaultRoute,
+    soundConfig: config,
   };
 }
 

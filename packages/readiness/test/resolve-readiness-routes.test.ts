@@ -63,6 +63,10 @@ describe('resolveReadinessRoutes (through core resolveConfig)', () => {
     });
     expect(result.routes.map((route) => route.name)).toEqual(['default']);
     expect(result.problems.map((problem) => problem.route)).toEqual(['a', 'b']);
+    expect(result.soundConfig).toEqual({
+      providers: { glm: { use: 'zhipu' } },
+      routes: { default: { provider: 'glm', model: 'glm-4.6' } },
+    });
     expect(result.problems[0]?.message).toMatch(
       /^provider instance "bad" is invalid: providers\.bad/,
     );
