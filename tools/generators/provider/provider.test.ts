@@ -20,6 +20,8 @@ const workspaceRoot = resolve(import.meta.dirname, '../../..');
 describe('provider generator: files', () => {
   it('writes the package the way provider-zhipu is built', async () => {
     const tree = createTreeWithEmptyWorkspace();
+    // nx's empty test workspace configures oxfmt; this workspace formats with prettier.
+    tree.delete('.oxfmtrc.json');
     tree.write('.prettierrc.json', readFileSync(join(workspaceRoot, '.prettierrc.json'), 'utf8'));
     await providerGenerator(tree, { name: 'acme-cloud', maxConcurrency: 2 });
 
@@ -49,8 +51,9 @@ describe('provider generator: files', () => {
     expect(Object.keys(pkg.exports['./testing'].import)).toEqual(['types', 'default']);
 
     const descriptor = tree.read(`${root}/src/acme-cloud-provider.ts`, 'utf8') ?? '';
-    expect(descriptor).toContain("id: 'acme-cloud'");
-    expect(descriptor).toContain("envVars: ['ACME_CLOUD_API_KEY']");
+    // Formatted with prettier's defaults here (the virtual tree has no config on disk).
+    expect(descriptor).toMatch(/id: ["']acme-cloud["']/);
+    expect(descriptor).toMatch(/envVars: \[["']ACME_CLOUD_API_KEY["']\]/);
     expect(descriptor).toContain('options.maxConcurrency ?? 2');
     expect(descriptor).toContain('export function createAcmeCloudProvider(');
     expect(descriptor).not.toMatch(/<%|%>/);
