@@ -183,6 +183,7 @@ describe('remote budget over a message channel', () => {
     const waiting = remote.acquire();
     await until(() => remote.pending === 1);
 
+    expect(remote.health).toEqual({ state: 'ok' });
     const started = performance.now();
     connection.close('the owner shut down for the test');
     const error: unknown = await waiting.catch((e: unknown) => e);
@@ -195,6 +196,10 @@ describe('remote budget over a message channel', () => {
       expect((failure as SluiceError).message).toMatch(/belongs to the test owner/);
     }
     expect(held.released).toBe(true);
+    expect(remote.health).toEqual({
+      state: 'down',
+      detail: 'the test owner: the other thread closed the budget message port',
+    });
     held.release();
   });
 

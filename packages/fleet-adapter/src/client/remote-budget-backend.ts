@@ -123,6 +123,14 @@ export function createRemoteBudgetBackend(
 
   const link: RemoteLink = {
     send: (frame) => batcher.push(frame),
+    health() {
+      if (closedReason !== undefined) {
+        return { state: 'down', detail: `${options.owner}: ${closedReason}` };
+      }
+      if (!connected)
+        return { state: 'degraded', detail: `waiting for ${options.owner} to answer` };
+      return { state: 'ok' };
+    },
     release(id) {
       releaseIds.push(id);
       batcher.schedule();
@@ -363,6 +371,7 @@ export function createRemoteBudgetBackend(
 /** What a remote budget needs from its backend. */
 interface RemoteLink {
   send(frame: ClientFrame): void;
+  health(): BudgetHealth;
   /** Queues the release of the lease of acquire `id`. */
   release(id: number): void;
   isClosed(): boolean;
@@ -371,6 +380,7 @@ interface RemoteLink {
 }
 
 type Listener<E extends BudgetEventName> = (payload: BudgetEventMap[E]) => void;
+type BudgetHealth = NonNullable<Budget['health']>;
 
 /** A budget owned elsewhere; figures are the owner's as last reported. */
 class RemoteBudget implements Budget {
@@ -391,6 +401,11 @@ class RemoteBudget implements Budget {
   ) {
     this.limit = requestedLimit;
     this.backend = backend;
+  }
+
+  /** `ok` while the owner answers, `degraded` before its first answer, `down` once it is gone. */
+  get health(): BudgetHealth {
+    return this.link.health();
   }
 
   acquire(options: AcquireOptions = {}): Promise<Lease> {
