@@ -323,6 +323,37 @@ describe('createBudgetMiddleware', () => {
     holder.release();
   });
 
+  it('an already-aborted request rejects with the signal reason, takes no lease, never calls next', async () => {
+    const { budget, run, route, calls } = setup();
+    const reason = new Error('caller gave up');
+    const { context, events } = fakeContext({ route, signal: AbortSignal.abort(reason) });
+    await expect(run(context)).rejects.toBe(reason);
+    expect(calls).toHaveLength(0);
+    expect(events).toEqual([]);
+    expect(budget.active).toBe(0);
+    expect(budget.pending).toBe(0);
+  });
+
+  it('an abort while queued rejects, emits only queued, and the next request gets the slot', async () => {
+    const { budget, run, route, feed } = setup();
+    const first = await run(fakeContext({ route }).context);
+    const controller = new AbortController();
+    const waiting = fakeContext({ route, signal: controller.signal });
+    const outcome = run(waiting.context).catch((error: unknown) => error);
+    await Promise.resolve();
+    const reason = new Error('stop waiting');
+    controller.abort(reason);
+    expect(await outcome).toBe(reason);
+    expect(waiting.events.map((event) => event.type)).toEqual(['queued']);
+    expect(budget.pending).toBe(0);
+
+    feed().end();
+    for await (const _ of first.events) void _;
+    const next = await run(fakeContext({ route }).context);
+    expect(budget.active).toBe(1);
+    next.cancel();
+  });
+
   it('uses the registry budget of the route, opened with maxConcurrency', async () => {
     const registry = createBudgetRegistry();
     const route = fakeRoute({ maxConcurrency: 2 });

@@ -1,4 +1,5 @@
 import type { Lease } from '../budget/types.js';
+import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
 import type { ModelResponse } from './types.js';
 
@@ -21,6 +22,12 @@ export interface HoldLeaseOptions {
  *
  * The third argument may also be the `onRelease` callback itself.
  *
+ * Safety net: a response that is dropped without being read to the end or cancelled would hold
+ * its lease forever, and a few of those stall the provider for good. When the returned response
+ * (and every iterator made from its `events`) has been garbage-collected, the inner response is
+ * cancelled with an `aborted` SluiceError and the lease released. That is a backstop for a bug in
+ * the caller, not a way to end a stream: GC may take arbitrarily long.
+ *
  * @example
  * ```ts
  * const lease = await budget.acquire({ signal });
@@ -34,10 +41,12 @@ export function holdLeaseUntilEnd(
 ): ModelResponse {
   const { onRelease, signal } = typeof options === 'function' ? { onRelease: options } : options;
   let ended = false;
+  const token = {};
 
   const end = () => {
     if (ended) return;
     ended = true;
+    abandoned.unregister(token);
     signal?.removeEventListener('abort', onAbort);
     lease.release();
     onRelease?.(lease);
@@ -56,16 +65,46 @@ export function holdLeaseUntilEnd(
   if (signal?.aborted) cancel(signal.reason);
   else signal?.addEventListener('abort', onAbort, { once: true });
 
-  return { ...response, events: endsWith(response.events, end), cancel };
+  const wrapped: ModelResponse = { ...response, events: response.events, cancel };
+  wrapped.events = endsWith(response.events, end, wrapped);
+  if (!ended) abandoned.register(wrapped, cancel, token);
+  return wrapped;
 }
+
+/**
+ * Holds each live response's `cancel`, which reaches the inner response and the lease but never
+ * the wrapper itself, so the registry does not keep the wrapper alive.
+ */
+const abandoned = new FinalizationRegistry<(reason: unknown) => void>((cancel) => {
+  const reason = new SluiceError({
+    kind: 'aborted',
+    phase: 'stream',
+    message:
+      'A model response was garbage-collected before its body was read to the end or cancelled; its lease was released.',
+    hint: 'Read response.events to the end, break out of it, or call response.cancel().',
+  });
+  try {
+    cancel(reason);
+  } catch {
+    // The lease is already released (cancel ends in `finally`); an error of the inner cancel
+    // has no caller left to receive it.
+  }
+});
 
 /**
  * Wraps an async iterable so that `onEnd` runs when iteration completes, throws, or is returned
  * early. Each call of `[Symbol.asyncIterator]` wraps the inner iterator afresh.
  */
-function endsWith(inner: AsyncIterable<ChatEvent>, onEnd: () => void): AsyncIterable<ChatEvent> {
+function endsWith(
+  inner: AsyncIterable<ChatEvent>,
+  onEnd: () => void,
+  owner: ModelResponse,
+): AsyncIterable<ChatEvent> & { owner: ModelResponse } {
   return {
-    [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
+    // Keeps the response alive while anyone holds its events, so the GC net above cannot fire
+    // in the middle of a `for await`.
+    owner,
+    [Symbol.asyncIterator](): AsyncIterator<ChatEvent> & { owner: ModelResponse } {
       let iterator: AsyncIterator<ChatEvent>;
       try {
         iterator = inner[Symbol.asyncIterator]();
@@ -75,6 +114,7 @@ function endsWith(inner: AsyncIterable<ChatEvent>, onEnd: () => void): AsyncIter
       }
 
       return {
+        owner,
         async next(): Promise<IteratorResult<ChatEvent>> {
           let result: IteratorResult<ChatEvent>;
           try {
