@@ -7,7 +7,7 @@ import { checkProviderDescriptor } from '../descriptor/define-provider.js';
 import type { ProviderDescriptor } from '../descriptor/types.js';
 import { ConfigError } from './config-error.js';
 import type { PackageLoadFailure, ResolveConfigOptions } from './resolve-config.js';
-import { looksLikePackageName, tagDescriptorPackage } from './resolve-config.js';
+import { looksLikePackageName, tagDescriptorPackage } from './descriptor-index.js';
 import type { RouteConfig } from './route-config-schema.js';
 
 /** Config file names looked for, in this order: TypeScript first, JSON last. */
