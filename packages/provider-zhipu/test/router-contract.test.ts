@@ -1,42 +1,15 @@
 // Contract tests: the recorded glm-4.5 and glm-4.6 traffic replayed through router.chat with the
 // zhipu descriptor, on global fetch intercepted by this package's own msw testing handlers.
 // Expected values come from test/recordings.ts, which reads each recording by itself.
-import { createBudgetRegistry, createRouter } from '@sluice/core';
 import type { ChatEvent, ChatMessage, ChatRequest, Router } from '@sluice/core';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { provider } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { glmReplay, zhipuMock } from '../src/testing.js';
 import type { ZhipuMock } from '../src/testing.js';
 import { readAnswer, readTurn, recordedExchanges } from './recordings.js';
 import type { RecordedAnswer, RecordedTurn } from './recordings.js';
+import { setupRouterTests, TEST_KEY } from './support.js';
 
-const TEST_KEY = 'zhipu-test-key-0123456789.SECRETsecret';
-
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const routers: Router[] = [];
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((router) => router.close()));
-});
-
-function glmRouter(model: string): Router {
-  const router = createRouter({
-    config: {
-      providers: { glm: { use: 'zhipu', apiKey: TEST_KEY } },
-      routes: { main: { provider: 'glm', model } },
-      defaultRoute: 'main',
-    },
-    providers: [provider],
-    budgets: createBudgetRegistry(),
-    env: {},
-  });
-  routers.push(router);
-  return router;
-}
+const { server, glmRouter } = setupRouterTests();
 
 /** The ChatRequest an agent would make to send the recorded request body. */
 function requestOf(body: Record<string, unknown>): ChatRequest {
@@ -127,7 +100,7 @@ describe('recorded GLM traffic through router.chat with the zhipu descriptor', (
     async (name) => {
       const turn = readTurn(name, 0);
       const mock = replayMock(turn);
-      const router = glmRouter(turn.request.body.model as string);
+      const { router } = glmRouter({ model: turn.request.body.model as string });
 
       const events = await collect(router, requestOf(turn.request.body));
 
@@ -154,7 +127,7 @@ describe('multi-turn tool exchanges through router.chat', () => {
       const first = readTurn(name, 0);
       const second = readTurn(name, 1);
       const mock = replayMock(first, second);
-      const router = glmRouter(first.request.body.model as string);
+      const { router } = glmRouter({ model: first.request.body.model as string });
       const firstRequest = requestOf(first.request.body);
 
       const result = await router.chat(firstRequest).result();

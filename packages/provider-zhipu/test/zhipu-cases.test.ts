@@ -1,51 +1,19 @@
 // Field cases C03-C06 of the shared CASES.md, through router.chat with the zhipu descriptor and
 // this package's msw testing handlers. Expected values are the ones CASES.md states.
-import { createBudgetRegistry, createRouter, openAICompatible, SluiceError } from '@sluice/core';
-import type { ChatEvent, Router, SluiceEvent } from '@sluice/core';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openAICompatible, SluiceError } from '@sluice/core';
+import type { ChatEvent, Router } from '@sluice/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { provider } from '../src/index.js';
 import { glmError, glmStream, sseResponse, zhipuMock } from '../src/testing.js';
 import type { SseItem, ZhipuScriptStep } from '../src/testing.js';
+import { setupRouterTests, TEST_KEY } from './support.js';
 
-const TEST_KEY = 'zhipu-test-key-0123456789.SECRETsecret';
+const { server, makeRouter, glmRouter: baseRouter } = setupRouterTests();
+afterEach(() => vi.useRealTimers());
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-});
-afterAll(() => server.close());
-
-const routers: Router[] = [];
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((router) => router.close()));
-});
-
-/** A router on the zhipu descriptor whose retries wait milliseconds, not seconds. */
-function glmRouter(extra: Record<string, unknown> = {}): { router: Router; events: SluiceEvent[] } {
-  const router = createRouter({
-    config: {
-      providers: {
-        glm: {
-          use: 'zhipu',
-          apiKey: TEST_KEY,
-          retry: { baseDelayMs: 2, maxDelayMs: 10 },
-          ...extra,
-        },
-      },
-      routes: { main: { provider: 'glm', model: 'glm-4.6' } },
-      defaultRoute: 'main',
-    },
-    providers: [provider],
-    budgets: createBudgetRegistry(),
-    env: {},
-  });
-  routers.push(router);
-  const events: SluiceEvent[] = [];
-  router.subscribe((event) => events.push(event));
-  return { router, events };
+/** A zhipu router whose retries wait milliseconds, not seconds. */
+function glmRouter(instance: Record<string, unknown> = {}) {
+  return baseRouter({ instance: { retry: { baseDelayMs: 2, maxDelayMs: 10 }, ...instance } });
 }
 
 function serve(...script: ZhipuScriptStep[]) {
@@ -292,7 +260,7 @@ describe('C06: per-provider timeouts win', () => {
       baseURL: 'https://other.example/v1',
       models: ['m'],
     });
-    const router = createRouter({
+    return makeRouter({
       config: {
         timeouts: { idleMs: 120_000 },
         providers: {
@@ -306,11 +274,7 @@ describe('C06: per-provider timeouts win', () => {
         defaultRoute: 'main',
       },
       providers: [provider],
-      budgets: createBudgetRegistry(),
-      env: {},
     });
-    routers.push(router);
-    return router;
   }
 
   it('C06: the zhipu instance resolves to its 600 s idle timeout, the other provider to the global 120 s', () => {

@@ -3,22 +3,13 @@
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBudgetRegistry, createRouter, loadConfig } from '@sluice/core';
-import type { Router } from '@sluice/core';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@sluice/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createZhipuProvider } from '../src/index.js';
 import { zhipuMock } from '../src/testing.js';
+import { setupRouterTests } from './support.js';
 
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
-
-const routers: Router[] = [];
-afterEach(async () => {
-  await Promise.all(routers.splice(0).map((router) => router.close()));
-});
+const { server, makeRouter } = setupRouterTests();
 
 describe("use: '@sluice/provider-zhipu' in a config file", () => {
   let dir = '';
@@ -41,13 +32,11 @@ describe("use: '@sluice/provider-zhipu' in a config file", () => {
 
     const loaded = await loadConfig({ file });
     expect(loaded.packageFailures).toEqual({});
-    const router = createRouter({
+    const router = makeRouter({
       config: loaded.config,
       providers: loaded.providers,
-      budgets: createBudgetRegistry(),
       env: { ZHIPU_API_KEY: 'zhipu-config-test-key-0123456789' },
     });
-    routers.push(router);
 
     const route = router.route('main');
     expect(route.provider.id).toBe('zhipu');
@@ -60,16 +49,14 @@ describe("use: '@sluice/provider-zhipu' in a config file", () => {
 
   it('finds the key in ZAI_API_KEY or GLM_API_KEY when ZHIPU_API_KEY is unset', () => {
     for (const name of ['ZAI_API_KEY', 'GLM_API_KEY']) {
-      const router = createRouter({
+      const router = makeRouter({
         config: {
           providers: { glm: { use: 'glm' } },
           routes: { main: { provider: 'glm', model: 'glm-4.5' } },
         },
         providers: [createZhipuProvider()],
-        budgets: createBudgetRegistry(),
         env: { [name]: 'zhipu-env-test-key-0123456789' },
       });
-      routers.push(router);
       expect(router.route('main').apiKeySource).toBe(`env:${name}`);
     }
   });
@@ -82,7 +69,7 @@ describe('signed-token mode through router.chat', () => {
       script: [{ text: 'ok' }],
     });
     server.use(...mock.handlers);
-    const router = createRouter({
+    const router = makeRouter({
       config: {
         providers: {
           glm: { use: 'bigmodel', endpoint: 'general-cn', apiKey: 'key-id-42.the-secret-part-xyz' },
@@ -90,10 +77,8 @@ describe('signed-token mode through router.chat', () => {
         routes: { main: { provider: 'glm', model: 'glm-4.5' } },
       },
       providers: [createZhipuProvider({ signedToken: true })],
-      budgets: createBudgetRegistry(),
       env: {},
     });
-    routers.push(router);
 
     expect(await router.chat({ messages: [{ role: 'user', content: 'hi' }] }).text()).toBe('ok');
 
