@@ -217,3 +217,59 @@ describe('loadConfig', () => {
     expect(JSON.stringify(error)).not.toContain(key);
   });
 });
+
+describe('bare ids and conventional package names', () => {
+  test("use: 'acme' loads an installed @sluice/provider-acme", async () => {
+    await writeProviderPackage('@sluice/provider-acme', 'export default descriptor;');
+    await write(
+      'sluice.config.json',
+      JSON.stringify({
+        providers: { a: { use: 'acme' } },
+        routes: { default: { provider: 'a', model: 'm' } },
+      }),
+    );
+
+    const loaded = await loadConfig({ cwd: dir });
+    const route = resolveConfig(loaded.config, { ...loaded, env: {} }).route();
+
+    expect(Object.keys(loaded.packages)).toEqual(['@sluice/provider-acme']);
+    expect(loaded.packageFailures).toEqual({});
+    expect(route.provider.id).toBe('acme');
+  });
+
+  test('a bare id with no such package is not a load failure; a broken one names its package', async () => {
+    await write(
+      'sluice.config.json',
+      JSON.stringify({
+        providers: { a: { use: 'nothere' }, b: { use: 'acme' } },
+        routes: { default: { provider: 'a', model: 'm' } },
+      }),
+    );
+    await writeProviderPackage('sluice-provider-acme', 'export const unrelated = 1;');
+
+    const loaded = await loadConfig({ cwd: dir });
+    expect(loaded.packageFailures).toEqual({
+      acme: {
+        reason: 'no-descriptor',
+        message: 'it exports no provider descriptor',
+        packageName: 'sluice-provider-acme',
+      },
+    });
+
+    const error = (() => {
+      try {
+        resolveConfig(loaded.config, { ...loaded, env: {} });
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error.issues.map((issue) => [issue.path, issue.message])).toEqual([
+      ['providers.a.use', 'names no known provider; known ids and aliases: (none)'],
+      [
+        'providers.b.use',
+        'provider package "sluice-provider-acme" could not be loaded: it exports no provider descriptor',
+      ],
+    ]);
+  });
+});

@@ -144,7 +144,13 @@ async function loadProviderPackage(
   return { reason: 'no-descriptor', message: `its descriptor is invalid: ${details}` };
 }
 
-function packageUses(config: unknown): string[] {
+// A bare id (`use: 'zhipu'`) is tried under the conventional package names, so that an
+// installed provider package works without spelling out its package name.
+const CONVENTIONAL_PACKAGES = (id: string) => [`@sluice/provider-${id}`, `sluice-provider-${id}`];
+
+const BARE_ID = /^[a-z0-9][a-z0-9._-]*$/i;
+
+function allUses(config: unknown): string[] {
   if (typeof config !== 'object' || config === null) return [];
   const providers = (config as { providers?: unknown }).providers;
   if (typeof providers !== 'object' || providers === null) return [];
@@ -153,11 +159,35 @@ function packageUses(config: unknown): string[] {
       ? (instance as { use?: unknown }).use
       : undefined,
   );
-  return [
-    ...new Set(
-      uses.filter((use): use is string => typeof use === 'string' && looksLikePackageName(use)),
-    ),
-  ];
+  return [...new Set(uses.filter((use): use is string => typeof use === 'string'))];
+}
+
+/** Imports the packages `use` names; a bare id is tried under the conventional names. */
+async function loadProviderPackages(config: unknown, file: string) {
+  const packages: Record<string, ProviderDescriptor> = {};
+  const packageFailures: Record<string, PackageLoadFailure> = {};
+  for (const use of allUses(config)) {
+    if (looksLikePackageName(use)) {
+      const loaded = await loadProviderPackage(use, file);
+      if ('reason' in loaded) packageFailures[use] = loaded;
+      else packages[use] = loaded;
+      continue;
+    }
+    if (!BARE_ID.test(use)) continue;
+    for (const name of CONVENTIONAL_PACKAGES(use)) {
+      const loaded = await loadProviderPackage(name, file);
+      // Not installed under this name is the normal case for an id; only real failures count.
+      if (!('reason' in loaded)) {
+        packages[name] = loaded;
+        break;
+      }
+      if (loaded.reason !== 'not-installed') {
+        packageFailures[use] = { ...loaded, packageName: name };
+        break;
+      }
+    }
+  }
+  return { packages, packageFailures };
 }
 
 /**
@@ -165,7 +195,8 @@ function packageUses(config: unknown): string[] {
  * `sluice.config.{ts,mts,cts,mjs,js,cjs,json}` in `cwd`. TypeScript and JS load through jiti,
  * JSON by reading; the default export (or `module.exports`) is the config. Each `use` that reads
  * as a package name (`@scope/name`, `sluice-provider-*`) is imported from the config file's
- * directory, taking its default export or its `provider` export as the descriptor; packages that
+ * directory, taking its default export or its `provider` export as the descriptor; a bare id
+ * (`zhipu`) is tried as `@sluice/provider-zhipu` and `sluice-provider-zhipu`. Packages that
  * fail are recorded in `packageFailures` and reported by `resolveConfig` together with every
  * other problem (a missing one with `npm install <package>`).
  *
@@ -200,14 +231,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     );
   }
 
-  const packages: Record<string, ProviderDescriptor> = {};
-  const packageFailures: Record<string, PackageLoadFailure> = {};
-  for (const use of packageUses(config)) {
-    const loaded = await loadProviderPackage(use, file);
-    if ('reason' in loaded) packageFailures[use] = loaded;
-    else packages[use] = loaded;
-  }
-
+  const { packages, packageFailures } = await loadProviderPackages(config, file);
   return {
     config: config as RouteConfig,
     providers: Object.values(packages),

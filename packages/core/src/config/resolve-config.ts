@@ -24,6 +24,8 @@ import type { ProviderDescriptor, RetryPolicy, TimeoutsMs } from '../descriptor/
 /** Why a provider package named by `use` could not be loaded (filled by `loadConfig`). */
 export interface PackageLoadFailure {
   reason: 'not-installed' | 'no-descriptor' | 'load-failed';
+  /** The package tried, when it differs from `use` (a bare id tried as `@sluice/provider-<id>`). */
+  packageName?: string;
   /** One sentence, no stack. */
   message: string;
 }

@@ -49,27 +49,26 @@ export function resolveInstanceDescriptor(
     return undefined;
   }
 
-  const loaded = context.options.packages?.[use];
+  const loaded = context.options.packages?.[use] ?? context.index.find(use);
   if (loaded) return loaded;
   const failure = context.options.packageFailures?.[use];
   if (failure) {
+    const packageName = failure.packageName ?? use;
     context.issues.add(
       [...path, 'use'],
       failure.reason === 'not-installed'
-        ? `provider package "${use}" is not installed`
-        : `provider package "${use}" could not be loaded: ${failure.message}`,
+        ? `provider package "${packageName}" is not installed`
+        : `provider package "${packageName}" could not be loaded: ${failure.message}`,
       failure.reason === 'not-installed'
-        ? `npm install ${use}`
+        ? `npm install ${packageName}`
         : failure.reason === 'no-descriptor'
           ? 'export the descriptor as the default export or as `provider`'
-          : `reinstall it (npm install ${use}) and check that it imports on its own`,
+          : `reinstall it (npm install ${packageName}) and check that it imports on its own`,
       use,
     );
     return undefined;
   }
 
-  const found = context.index.find(use);
-  if (found) return found;
   if (looksLikePackageName(use)) {
     context.issues.add(
       [...path, 'use'],
