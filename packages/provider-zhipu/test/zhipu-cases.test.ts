@@ -1,7 +1,7 @@
 // Field cases C03-C06 of the shared CASES.md, through router.chat with the zhipu descriptor and
 // this package's msw testing handlers. Expected values are the ones CASES.md states.
 import { openAICompatible, SluiceError } from '@sluice/core';
-import type { ChatEvent, Router } from '@sluice/core';
+import type { ChatEvent, Router, SluiceEvent } from '@sluice/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { provider } from '../src/index.js';
 import { glmError, glmStream, sseResponse, zhipuMock } from '../src/testing.js';
@@ -330,4 +330,45 @@ describe('C06: per-provider timeouts win', () => {
       expect(() => glmRouter({ maxConcurrency: value })).toThrow(/providers\.glm\.maxConcurrency/);
     },
   );
+});
+
+describe('GLM specifics through the router', () => {
+  it('a response naming a newer build than the requested model is no error', async () => {
+    serve({ text: 'hello', model: 'glm-4.6-0930' });
+    const { router } = glmRouter();
+
+    const result = await router.chat(ask).result();
+
+    expect(result.text).toBe('hello');
+    expect(result.model).toBe('glm-4.6-0930');
+  });
+
+  it('1312 (model overloaded) goes to the route’s fallback instead of retrying the same model', async () => {
+    const mock = serve(glmError(1312), { text: 'from the fallback' });
+    const router = makeRouter({
+      config: {
+        providers: {
+          glm: { use: 'zhipu', apiKey: TEST_KEY, retry: { baseDelayMs: 1, maxDelayMs: 2 } },
+        },
+        routes: {
+          main: { provider: 'glm', model: 'glm-4.6', fallbacks: ['air'] },
+          air: { provider: 'glm', model: 'glm-4.5-air' },
+        },
+        defaultRoute: 'main',
+      },
+      providers: [provider],
+    });
+    const events: SluiceEvent[] = [];
+    router.subscribe((event) => events.push(event));
+
+    const result = await router.chat(ask).result();
+
+    expect(result.text).toBe('from the fallback');
+    expect(mock.requests.map((request) => request.body?.model)).toEqual(['glm-4.6', 'glm-4.5-air']);
+    expect(events.find((event) => event.type === 'fallback')).toMatchObject({
+      from: 'main',
+      to: 'air',
+      kind: 'overloaded',
+    });
+  });
 });
