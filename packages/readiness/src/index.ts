@@ -21,6 +21,7 @@ export {
   LOAD_KINDS,
   createOutcomeLog,
   percentile,
+  percentiles,
   type BudgetLog,
   type FailedAttempt,
   type FinishedRequest,

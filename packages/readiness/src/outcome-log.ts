@@ -65,7 +65,8 @@ export interface OutcomeLog {
 
 function pushBounded<T>(list: T[], value: T, size: number): void {
   list.push(value);
-  if (list.length > size) list.splice(0, list.length - size);
+  // One in, one out: V8 trims the front of an array in place, so this stays O(1) per event.
+  while (list.length > size) list.shift();
 }
 
 /**
@@ -197,8 +198,18 @@ export function createOutcomeLog(options: OutcomeLogOptions = {}): OutcomeLog {
  * Nearest rank returns an observed value, never an interpolated one.
  */
 export function percentile(values: readonly number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? null;
+  return percentiles(values, [p])[0] ?? null;
+}
+
+/** Several nearest-rank percentiles of `values` from one sort; nulls for an empty list. */
+export function percentiles(
+  values: readonly number[],
+  ps: readonly number[],
+): Array<number | null> {
+  if (values.length === 0) return ps.map(() => null);
+  const sorted = Float64Array.from(values).sort();
+  return ps.map((p) => {
+    const rank = Math.ceil((p / 100) * sorted.length);
+    return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? null;
+  });
 }

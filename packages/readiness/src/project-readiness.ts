@@ -5,7 +5,7 @@ import {
   type RouteProblem,
   type StateThresholds,
 } from './decide-route-state.js';
-import { createOutcomeLog, percentile, type OutcomeLog } from './outcome-log.js';
+import { createOutcomeLog, percentiles, type OutcomeLog } from './outcome-log.js';
 import type {
   BudgetGauge,
   CatalogFacts,
@@ -117,6 +117,7 @@ export function gaugeOf(
   const live = [...(logged?.live.values() ?? [])];
   const cooldownUntil = Math.max(budget?.cooldownUntil ?? 0, logged?.cooldownUntil ?? 0);
   const cooldownRemainingMs = Math.max(0, cooldownUntil - now);
+  const [leaseWaitP50Ms = null, leaseWaitP95Ms = null] = percentiles(waits, [50, 95]);
 
   return {
     key,
@@ -126,8 +127,8 @@ export function gaugeOf(
     queued: budget ? budget.pending : live.filter((state) => state === 'queued').length,
     cooldownRemainingMs,
     cooldownReason: cooldownRemainingMs > 0 ? (logged?.cooldownReason ?? null) : null,
-    leaseWaitP50Ms: percentile(waits, 50),
-    leaseWaitP95Ms: percentile(waits, 95),
+    leaseWaitP50Ms,
+    leaseWaitP95Ms,
   };
 }
 
@@ -139,12 +140,13 @@ function recentOf(log: OutcomeLog, name: string): RecentOutcomes {
     failuresByKind[attempt.kind] = (failuresByKind[attempt.kind] ?? 0) + 1;
   }
   const successes = finished.filter((request) => request.outcome === 'success').length;
+  const [ttftP50Ms = null, ttftP95Ms = null] = percentiles(routeLog?.ttftMs ?? [], [50, 95]);
   return {
     requests: finished.length,
     successes,
     failures: finished.length - successes,
-    ttftP50Ms: percentile(routeLog?.ttftMs ?? [], 50),
-    ttftP95Ms: percentile(routeLog?.ttftMs ?? [], 95),
+    ttftP50Ms,
+    ttftP95Ms,
     failuresByKind,
     lastError: routeLog?.lastError ? { ...routeLog.lastError } : null,
     lastSuccessAt: routeLog?.lastSuccessAt ?? null,
