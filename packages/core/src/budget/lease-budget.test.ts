@@ -114,6 +114,35 @@ describe('createLeaseBudget: counting', () => {
   });
 });
 
+describe('createLeaseBudget: onQueued', () => {
+  it('is called once, synchronously, only when the acquire has to wait', async () => {
+    const budget = createLeaseBudget({ key: 'k', limit: 1 });
+    const calls: string[] = [];
+    const first = await budget.acquire({ onQueued: () => calls.push('first') });
+    const second = budget.acquire({ onQueued: () => calls.push('second') });
+    expect(calls).toEqual(['second']);
+    first.release();
+    (await second).release();
+    expect(calls).toEqual(['second']);
+  });
+
+  it('a throwing onQueued takes the waiter out of the queue and rejects with its error', async () => {
+    const budget = createLeaseBudget({ key: 'k', limit: 1 });
+    const lease = await budget.acquire();
+    const failure = new Error('telemetry broke');
+    await expect(
+      budget.acquire({
+        onQueued: () => {
+          throw failure;
+        },
+      }),
+    ).rejects.toBe(failure);
+    expect(budget.pending).toBe(0);
+    lease.release();
+    expect(budget.active).toBe(0);
+  });
+});
+
 describe('createLeaseBudget: resize', () => {
   it('lowering never revokes held leases; it only stops grants', async () => {
     const budget = createLeaseBudget({ key: 'k', limit: 3 });

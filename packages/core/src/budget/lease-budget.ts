@@ -96,6 +96,10 @@ class SignalGroup {
  * All waiters that were given the same `timeoutMs`, in enqueue order. Their deadlines are
  * therefore in order too, so one timer (for the head) serves the whole list instead of one
  * Node timer per waiter, which would cost more memory than the waiter itself.
+ *
+ * TODO(budget): callers that pass a different timeoutMs on every acquire (say, the time left of
+ * an overall deadline) get one list and one timer each, as a naive queue would. A timer wheel or
+ * a deadline heap would bound that; no caller in Sluice does it today (queueMs is per route).
  */
 class DeadlineList {
   head: Watch | undefined = undefined;
