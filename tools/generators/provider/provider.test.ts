@@ -105,6 +105,9 @@ function createTempWorkspace(): string {
     symlinkSync(join(workspaceRoot, 'node_modules', entry), join(dir, 'node_modules', entry));
   }
   symlinkSync(join(dir, 'packages/core'), join(dir, 'node_modules/@sluice/core'));
+  // npm nests a dependency under packages/core when its range differs from the root's copy.
+  const coreModules = join(workspaceRoot, 'packages/core/node_modules');
+  if (existsSync(coreModules)) symlinkSync(coreModules, join(dir, 'packages/core/node_modules'));
   symlinkSync(join(dir, 'tools'), join(dir, 'node_modules/@sluice/tools'));
 
   // nx wants a git repository to find the workspace root reliably.
