@@ -19,8 +19,10 @@ export function wrapResponseBody(response: Response, onEnd: () => void): Respons
     onEnd();
   };
 
+  // No body to wait for. Statuses that may not carry one (204, 304, ...) cannot be rebuilt with
+  // a stream body either, so they end here too.
   const body = response.body;
-  if (body === null) {
+  if (body === null || NULL_BODY_STATUSES.has(response.status)) {
     end();
     return response;
   }
@@ -66,3 +68,5 @@ export function wrapResponseBody(response: Response, onEnd: () => void): Respons
   if (response.url) Object.defineProperty(wrapped, 'url', { value: response.url });
   return wrapped;
 }
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
