@@ -8,3 +8,14 @@ export {
   type LeaseBudgetRegistry,
   type LimitMismatch,
 } from './budget-registry.js';
+export {
+  adaptiveLimitFor,
+  adaptiveLimitOf,
+  createAdaptiveLimit,
+  type AdaptiveLimit,
+  type AdaptiveLimitOptions,
+  type AdaptiveLimitSettings,
+  type AdaptiveTicket,
+  type LimitChange,
+  type LossSignal,
+} from './adaptive-limit.js';
