@@ -18,9 +18,9 @@ export const ZHIPU_DEFAULT_MAX_CONCURRENCY = 3;
 /**
  * Default phase deadlines.
  *
- * - headers 45 s: past the concurrency ceiling GLM accepts the connection and sends no headers;
- *   45 s is how long a stalled request was seen to hang before the server gave up on it, so
- *   waiting longer only holds a lease for nothing.
+ * - headers 45 s: past its real concurrency ceiling GLM accepts the connection and then sends no
+ *   headers for 45 s and more. A request without headers by then is stalled: it is better retried
+ *   (or sent to a fallback) than left holding its lease.
  * - idle 300 s: GLM thinks in silence, 90-120 s before or inside reasoning with no bytes at all.
  *   300 s is 2.5 times the longest pause seen, so a thinking phase never trips it while a dead
  *   stream is still noticed within minutes.
@@ -54,12 +54,17 @@ export interface ZhipuProviderOptions {
   signedToken?: boolean;
   /** Lifetime of each signed token in ms. Default 30 min. */
   signedTokenTtlMs?: number;
+  /** In-flight cap; default {@link ZHIPU_DEFAULT_MAX_CONCURRENCY}. */
   maxConcurrency?: number;
+  /** Endpoint used when an instance names none; default `coding`. */
   defaultEndpoint?: ZhipuEndpointName | (string & {});
   /** Extra or replaced endpoints, merged over {@link ZHIPU_ENDPOINTS}. */
   endpoints?: Record<string, string>;
+  /** Model used when a route names none; default `glm-4.6`. */
   defaultModel?: string;
+  /** Merged over {@link ZHIPU_DEFAULT_TIMEOUTS}. */
   timeouts?: Partial<TimeoutsMs>;
+  /** Merged over {@link ZHIPU_DEFAULT_RETRY}. */
   retry?: Partial<RetryPolicy>;
 }
 
