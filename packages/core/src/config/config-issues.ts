@@ -152,6 +152,9 @@ const FIELD_FIXES: Record<string, string> = {
   timeouts: 'write an object such as { idleMs: 600000 }',
   retry: 'write an object such as { maxAttempts: 3 }',
   budget: "write an object such as { backend: 'memory' }",
+  adaptive: 'write an object such as { min: 1, max: 10 }',
+  increaseAfter: 'write a whole number of clean streams >= 1, e.g. 3',
+  decreaseFactor: 'write a number between 0 and 1, e.g. 0.5',
 };
 
 function lastNamedSegment(path: IssuePath): string | undefined {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_RETRY_POLICY, DEFAULT_TIMEOUTS_MS } from '../descriptor/defaults.js';
 import { defineProvider } from '../descriptor/define-provider.js';
@@ -435,5 +436,48 @@ describe('openAICompatible custom provider', () => {
     expect(route.provider.id).toBe('local-vllm');
     expect(route.timeouts.idleMs).toBe(90_000);
     expect(route.retry.maxAttempts).toBe(1);
+  });
+});
+
+describe('precedence, property-based', () => {
+  test('each timeout field comes from the highest layer that sets it, else the Sluice default', () => {
+    const fields = ['queueMs', 'headersMs', 'firstTokenMs', 'idleMs', 'totalMs'] as const;
+    const layer = fc.record(
+      Object.fromEntries(
+        fields.map((field) => [field, fc.option(fc.nat(10_000_000), { nil: undefined })]),
+      ),
+    ) as unknown as fc.Arbitrary<Partial<Record<(typeof fields)[number], number>>>;
+    const clean = (value: Record<string, number | undefined>) =>
+      Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined));
+
+    fc.assert(
+      fc.property(layer, layer, layer, layer, (route, instance, global, descriptorLayer) => {
+        const descriptor = defineProvider({
+          id: 'p',
+          endpoints: { main: 'https://p.example/v1' },
+          defaultModel: 'm',
+          timeouts: clean(descriptorLayer),
+        });
+        const resolved = resolveConfig(
+          {
+            timeouts: clean(global),
+            providers: { i: { use: 'p', timeouts: clean(instance) } },
+            routes: { r: { provider: 'i', timeouts: clean(route) } },
+          },
+          { providers: [descriptor], env: {} },
+        ).route();
+
+        for (const field of fields) {
+          const expected =
+            route[field] ??
+            instance[field] ??
+            global[field] ??
+            descriptorLayer[field] ??
+            DEFAULT_TIMEOUTS_MS[field];
+          expect(resolved.timeouts[field]).toBe(expected);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });

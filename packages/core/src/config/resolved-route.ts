@@ -37,6 +37,18 @@ export interface ResolvedRoute {
   providerOptions: Record<string, unknown>;
   /** Where the budget lives (always set by `resolveConfig`; optional for hand-built routes). */
   budget?: ResolvedBudget;
+  /** The adaptive limit of the route's budget; undefined when the instance did not opt in. */
+  adaptive?: ResolvedAdaptive;
+}
+
+/** The adaptive limit settings of a route after resolution (see `providers.<x>.adaptive`). */
+export interface ResolvedAdaptive {
+  min: number;
+  /** `adaptive.max`, else the instance's `maxConcurrency`. */
+  max: number;
+  /** Undefined: the current limit. */
+  increaseAfter: number | undefined;
+  decreaseFactor: number;
 }
 
 /** The budget settings of a route after resolution. */

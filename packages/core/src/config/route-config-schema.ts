@@ -22,6 +22,22 @@ export interface BudgetConfig {
   scope?: 'instance' | 'model';
 }
 
+/**
+ * An adaptive limit for a provider instance's budget: the limit grows by one after a run of clean
+ * streams and halves on overload signals (429 / rate-limit codes, overloaded codes, headers
+ * timeouts), staying within [`min`, `max`]. The budget starts at `maxConcurrency`.
+ */
+export interface AdaptiveConfig {
+  /** The lowest limit, a whole number >= 1. Default 1. */
+  min?: number;
+  /** The highest limit, a whole number >= `min`. Default: the instance's `maxConcurrency`. */
+  max?: number;
+  /** Clean streams at a full budget before the limit grows by one. Default: the current limit. */
+  increaseAfter?: number;
+  /** Factor applied on an overload signal, between 0 and 1 (floored). Default 0.5. */
+  decreaseFactor?: number;
+}
+
 /** One provider instance: a descriptor as used here, with its endpoint, key and overrides. */
 export interface ProviderInstanceConfig {
   /**
@@ -46,6 +62,8 @@ export interface ProviderInstanceConfig {
   /** Allow a plain `http://` endpoint that is not loopback. Default false. */
   allowInsecure?: boolean;
   budget?: BudgetConfig;
+  /** Opt-in: let the budget find the provider's real limit below `maxConcurrency`. */
+  adaptive?: AdaptiveConfig;
 }
 
 /** One named route: a provider instance + model, with overrides and fallbacks. */
@@ -104,6 +122,13 @@ const budgetSchema = z
     }
   });
 
+const adaptiveSchema = z.strictObject({
+  min: z.number().int().min(1).optional(),
+  max: z.number().int().min(1).optional(),
+  increaseAfter: z.number().int().min(1).optional(),
+  decreaseFactor: z.number().gt(0).lt(1).optional(),
+});
+
 const isObject = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -123,6 +148,7 @@ const providerInstanceSchema = z.strictObject({
   providerOptions: z.record(z.string(), z.unknown()).optional(),
   allowInsecure: z.boolean().optional(),
   budget: budgetSchema.optional(),
+  adaptive: adaptiveSchema.optional(),
 });
 
 const routeSchema = z.strictObject({
