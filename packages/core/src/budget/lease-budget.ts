@@ -237,7 +237,7 @@ class LeaseBudget implements Budget {
 
   on<E extends BudgetEventName>(event: E, listener: Listener<E>): () => void {
     const table = this.listeners as unknown as Record<BudgetEventName, Listener<E>[]>;
-    if (!(event in table)) {
+    if (!Object.hasOwn(table, event)) {
       throw new SluiceError({
         kind: 'config',
         message: `Budget "${this.key}" has no event "${String(event)}".`,
@@ -321,7 +321,13 @@ class LeaseBudget implements Budget {
     return promise;
   }
 
-  /** Grants waiters while there are free slots and no cooldown. */
+  /**
+   * Grants waiters while there are free slots and no cooldown. This and the fast path are the
+   * only places a lease is created, and both check `active < limit` first, so in-flight never
+   * passes the limit at a grant (after a resize down it may stay above until leases end). A
+   * waiter leaves the queue before it is resolved, so a granted waiter can no longer be aborted
+   * or timed out, and an aborted or timed-out one can no longer be granted.
+   */
   private drain(): void {
     while (this.queue.size > 0 && this.cooldownUntilMs === 0 && this.hasFreeSlot()) {
       const waiter = this.queue.shift()!;
