@@ -208,6 +208,7 @@ const SCRIPT = `
     source.onopen = () => $('conn').classList.add('live');
     source.onmessage = (e) => { try { render(JSON.parse(e.data)); } catch (err) { $('generated').textContent = 'bad update: ' + err; } };
     source.onerror = () => $('conn').classList.remove('live');
+    source.addEventListener('snapshot-error', (e) => { $('generated').textContent = 'snapshot failed: ' + JSON.parse(e.data).message; });
   }
   setInterval(tickCooldowns, 200);
   connect();

@@ -114,13 +114,25 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let pendingPush: NodeJS.Timeout | undefined;
   let ticker: NodeJS.Timeout | undefined;
 
+  // Runs from timers: a snapshot that throws (a session source of a fleet that went away, a
+  // projection bug caught by the schema) must reach the page as an error frame, never crash the
+  // process that hosts the dashboard.
+  function frame(): string {
+    try {
+      return `data: ${toReadinessJSON(options.tracker.snapshot(), 0)}\n\n`;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return `event: snapshot-error\ndata: ${JSON.stringify({ message })}\n\n`;
+    }
+  }
+
   function push(): void {
     if (pendingPush) clearTimeout(pendingPush);
     pendingPush = undefined;
     lastPushAt = Date.now();
     if (clients.size === 0) return;
-    const frame = `data: ${toReadinessJSON(options.tracker.snapshot(), 0)}\n\n`;
-    for (const client of clients) client.write(frame);
+    const text = frame();
+    for (const client of clients) client.write(text);
   }
 
   // Changes arrive in bursts (one per telemetry event); coalesce them so a busy fleet costs
@@ -131,7 +143,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     pendingPush = setTimeout(push, wait);
   });
 
-  function openStream(request: IncomingMessage, response: ServerResponse): void {
+  function openStream(response: ServerResponse): void {
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -140,9 +152,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
     response.write('retry: 2000\n\n');
     clients.add(response);
-    response.write(`data: ${toReadinessJSON(options.tracker.snapshot(), 0)}\n\n`);
+    response.write(frame());
     if (!ticker) ticker = setInterval(push, intervalMs);
-    request.on('close', () => {
+    response.on('close', () => {
       clients.delete(response);
       if (clients.size === 0 && ticker) {
         clearInterval(ticker);
@@ -178,7 +190,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return;
       }
       case '/events':
-        openStream(request, response);
+        openStream(response);
         return;
       case '/readiness.json':
         send(response, 200, 'application/json', toReadinessJSON(options.tracker.snapshot()));

@@ -190,6 +190,43 @@ describe('startDashboard', () => {
   });
 });
 
+describe('startDashboard failure and shutdown', () => {
+  it('a snapshot that throws reaches SSE clients as an error frame; the server stays up', async () => {
+    const route = makeRoute();
+    const tracker = createReadinessTracker({
+      routes: [route],
+      sessions: () => {
+        throw new Error('fleet went away');
+      },
+    });
+    open.push(tracker);
+    const dashboard = await startDashboard({ tracker, intervalMs: 50 });
+    open.push(dashboard);
+
+    const response = await fetch(`${dashboard.url}events`);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('fleet went away')) text += (await reader.read()).value ?? '';
+    expect(text).toContain('event: snapshot-error\ndata: {"message":"fleet went away"}');
+    await reader.cancel();
+    expect((await get(`${dashboard.url}readiness.json`)).status).toBe(500);
+    expect((await get(dashboard.url)).status).toBe(200);
+  });
+
+  it('close() ends open SSE streams and frees the port', async () => {
+    const dashboard = await startDashboard({ tracker: trackerWithTraffic() });
+    const response = await fetch(`${dashboard.url}events`);
+    const reader = response.body!.getReader();
+    await reader.read();
+    await dashboard.close();
+    let done = false;
+    while (!done) done = (await reader.read().catch(() => ({ done: true }))).done;
+    expect(done).toBe(true);
+    await expect(fetch(`${dashboard.url}readiness.json`)).rejects.toThrow();
+    await dashboard.close();
+  });
+});
+
 describe('createReadinessMetrics', () => {
   it('uses a registry of its own, so two instances never collide', async () => {
     const tracker = trackerWithTraffic();
