@@ -4,6 +4,7 @@ export { ConfigError, formatConfigIssues } from './config-error.js';
 export type { ConfigErrorOptions, ConfigIssue } from './config-error.js';
 export { routeConfigSchema } from './route-config-schema.js';
 export type {
+  AdaptiveConfig,
   BudgetConfig,
   ProviderInstanceConfig,
   RouteConfig,
@@ -23,7 +24,7 @@ export type {
   ResolvedConfig,
   ResolvedInstance,
 } from './resolve-config.js';
-export type { ResolvedBudget } from './resolved-route.js';
+export type { ResolvedAdaptive, ResolvedBudget } from './resolved-route.js';
 export { isLoopbackHost } from './is-loopback-host.js';
 export { CONFIG_FILE_NAMES, findConfigFile, loadConfig } from './load-config.js';
 export type { LoadConfigOptions, LoadedConfig } from './load-config.js';

@@ -3,6 +3,7 @@ import type { ConfigIssue } from './config-error.js';
 import { collectSecrets, redactIssues, zodIssuesToConfigIssues } from './config-issues.js';
 import { DescriptorIndex } from './descriptor-index.js';
 import { checkRetry, mergeRetry, mergeTimeouts } from './merge-policies.js';
+import { resolveAdaptive } from './resolve-adaptive.js';
 import { credentialFingerprint, resolveApiKey } from './resolve-api-key.js';
 import {
   IssueList,
@@ -15,7 +16,7 @@ import {
 import type { Context, Loose } from './resolve-context.js';
 import { checkTransportSecurity, resolveEndpoint } from './resolve-endpoint.js';
 import { resolveInstanceDescriptor } from './resolve-instance-descriptor.js';
-import type { ResolvedBudget, ResolvedRoute } from './resolved-route.js';
+import type { ResolvedAdaptive, ResolvedBudget, ResolvedRoute } from './resolved-route.js';
 import { routeConfigSchema } from './route-config-schema.js';
 import type { RouteConfig } from './route-config-schema.js';
 import { secretSafe } from './secret-safe.js';
@@ -62,6 +63,8 @@ export interface ResolvedInstance {
   headers: Record<string, string>;
   maxConcurrency: number;
   budget: ResolvedBudget;
+  /** The adaptive limit settings, when the instance opted in with `adaptive`. */
+  adaptive?: ResolvedAdaptive;
   /** The instance's budget key; a route adds `:<model>` when the scope is `model`. */
   budgetKey: string;
   /** Instance > config-wide > descriptor > Sluice defaults (a route may override again). */
@@ -133,6 +136,9 @@ function resolveInstance(name: string, raw: Loose, context: Context): ResolvedIn
     ],
     context.issues,
   );
+  const maxConcurrency =
+    typeof raw.maxConcurrency === 'number' ? raw.maxConcurrency : descriptor.maxConcurrency;
+  const adaptive = resolveAdaptive(name, raw, maxConcurrency, context);
   if (!endpoint) return undefined;
 
   return secretSafe<ResolvedInstance>({
@@ -142,9 +148,9 @@ function resolveInstance(name: string, raw: Loose, context: Context): ResolvedIn
     endpointName: endpoint.endpointName,
     ...key,
     headers: normalizeHeaders(descriptor.headers, raw.headers),
-    maxConcurrency:
-      typeof raw.maxConcurrency === 'number' ? raw.maxConcurrency : descriptor.maxConcurrency,
+    maxConcurrency,
     budget,
+    ...(adaptive ? { adaptive } : {}),
     budgetKey: optionalString(budgetRaw.key) ?? `${name}:${credentialFingerprint(key.apiKey)}`,
     timeouts: mergeTimeouts(layers('timeouts')),
     retry,
@@ -257,6 +263,7 @@ function resolveRoute(
     fallbacks,
     providerOptions: { ...instance.providerOptions, ...asRecord(raw.providerOptions) },
     budget: { ...instance.budget },
+    ...(instance.adaptive ? { adaptive: { ...instance.adaptive } } : {}),
   });
 }
 
