@@ -34,6 +34,19 @@ export type SluiceEvent =
   | (Base & { type: 'fallback'; from: string; to: string; kind: SluiceErrorKind })
   | (Base & { type: 'cooldown'; untilMs: number; reason: string })
   | (Base & {
+      /**
+       * The adaptive limit of `budgetKey` changed; published by the request whose outcome caused
+       * it. `limit` is the effective limit now, `reason` says why ("1302 rate limit from glm",
+       * "3 clean streams at limit 3").
+       */
+      type: 'limit-changed';
+      attempt: number;
+      limit: number;
+      previous: number;
+      reason: string;
+      direction: 'increase' | 'decrease' | 'clamp';
+    })
+  | (Base & {
       type: 'request-end';
       attempts: number;
       outcome: 'success' | 'failure' | 'cancelled';
