@@ -71,6 +71,30 @@ describe('createBudgetRegistry', () => {
     ]);
   });
 
+  it('reports a disagreeing limit once, however often it is asked for', () => {
+    const registry = createBudgetRegistry();
+    const mismatches: unknown[] = [];
+    registry.on('limit-mismatch', (mismatch) => mismatches.push(mismatch));
+    registry.get('glm', { limit: 3 });
+    for (let request = 0; request < 100; request++) registry.get('glm', { limit: 5 });
+    expect(mismatches).toEqual([{ key: 'glm', requested: 5, previous: 3, limit: 3 }]);
+  });
+
+  it('a runtime resize is not a mismatch, and a get never raises a lowered limit', () => {
+    const registry = createBudgetRegistry();
+    const mismatches: unknown[] = [];
+    registry.on('limit-mismatch', (mismatch) => mismatches.push(mismatch));
+    const budget = registry.get('glm', { limit: 3 });
+    budget.resize(1); // e.g. the adaptive limit after rate-limit signals
+    expect(registry.get('glm', { limit: 3 }).limit).toBe(1);
+    expect(mismatches).toEqual([]);
+
+    // A stricter declaration still counts, without raising the runtime limit.
+    registry.get('glm', { limit: 2 });
+    expect(budget.limit).toBe(1);
+    expect(mismatches).toEqual([{ key: 'glm', requested: 2, previous: 3, limit: 2 }]);
+  });
+
   it('any positive limit is stricter than 0 (no cap)', () => {
     const registry = createBudgetRegistry();
     registry.get('k', { limit: 0 });

@@ -8,22 +8,27 @@ export interface BudgetRegistryOptions {
   backend?: BudgetBackend;
 }
 
-/** Payload of the registry's `limit-mismatch` event. */
+/**
+ * Payload of the registry's `limit-mismatch` event. Limits here are the DECLARED ones (what
+ * callers of `get` asked for), not the budget's runtime limit, which `resize` and the adaptive
+ * limit move on their own.
+ */
 export interface LimitMismatch {
   key: string;
   /** The limit this `get` asked for. */
   requested: number;
-  /** The budget's limit before this `get`. */
+  /** The strictest limit declared for the key before this `get`. */
   previous: number;
-  /** The budget's limit after this `get` (the stricter of the two). */
+  /** The strictest limit declared for the key after this `get`. */
   limit: number;
 }
 
 /** A {@link BudgetRegistry} that also reports limit mismatches and can close its backend. */
 export interface LeaseBudgetRegistry extends BudgetRegistry {
   /**
-   * `limit-mismatch` fires when `get` asks for a limit other than the one the budget has. Returns
-   * an unsubscribe function.
+   * `limit-mismatch` fires when `get` declares a limit other than the strictest one declared so
+   * far for its key, once per key and declared limit (the budget middleware calls `get` on every
+   * request). Returns an unsubscribe function.
    */
   on(event: 'limit-mismatch', listener: (mismatch: LimitMismatch) => void): () => void;
   /** Forgets all budgets and closes the backend (for tests and shutdown). */
@@ -34,12 +39,13 @@ export interface LeaseBudgetRegistry extends BudgetRegistry {
  * Creates a registry that holds exactly one budget per key, so two routers or clients for the same
  * provider and credential share one budget instead of one each.
  *
- * Limit rule: when a `get` names a different limit than the budget already has, the STRICTER limit
- * wins (0 counts as "no cap", so any positive limit is stricter than 0), and a `limit-mismatch`
- * event is emitted. The budget protects a provider that really serves only so many streams per
- * credential, so two configs disagreeing about it must not push it past either one, and the
- * outcome must not depend on which router was created first. Lowering never revokes held leases.
- * To raise a limit on purpose, call `budget.resize(n)`.
+ * Limit rule: when a `get` declares a different limit than was declared before for its key, the
+ * STRICTER limit wins (0 counts as "no cap", so any positive limit is stricter than 0), and a
+ * `limit-mismatch` event is emitted. The budget protects a provider that really serves only so
+ * many streams per credential, so two configs disagreeing about it must not push it past either
+ * one, and the outcome must not depend on which router was created first. Lowering never revokes
+ * held leases. A `get` never raises a limit: a limit lowered at runtime (`budget.resize`, the
+ * adaptive limit) stays where it is. To raise a limit on purpose, call `budget.resize(n)`.
  *
  * @throws SluiceError kind `config` from `get` when the key is empty or the limit is not an
  *   integer >= 0.
@@ -47,6 +53,9 @@ export interface LeaseBudgetRegistry extends BudgetRegistry {
 export function createBudgetRegistry(options: BudgetRegistryOptions = {}): LeaseBudgetRegistry {
   const backend = options.backend ?? memoryBackend();
   const budgets = new Map<string, Budget>();
+  // The strictest limit declared per key, and the disagreeing limits already reported.
+  const declared = new Map<string, number>();
+  const reported = new Map<string, Set<number>>();
   let mismatchListeners: ((mismatch: LimitMismatch) => void)[] = [];
 
   return {
@@ -58,13 +67,22 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
       if (existing === undefined) {
         const budget = backend.open(key, { limit });
         budgets.set(key, budget);
+        declared.set(key, limit);
         return budget;
       }
 
-      if (limit !== existing.limit) {
-        const previous = existing.limit;
-        if (isStricter(key, limit, previous)) existing.resize(limit);
-        const mismatch = { key, requested: limit, previous, limit: existing.limit };
+      const previous = declared.get(key) ?? existing.limit;
+      if (limit !== previous) {
+        if (isStricter(key, limit, previous)) {
+          declared.set(key, limit);
+          if (isStricter(key, limit, existing.limit)) existing.resize(limit);
+        }
+
+        const seen = reported.get(key) ?? new Set<number>();
+        reported.set(key, seen);
+        if (seen.has(limit)) return existing;
+        seen.add(limit);
+        const mismatch = { key, requested: limit, previous, limit: declared.get(key)! };
         for (const listener of mismatchListeners) {
           // A throwing listener must not turn a valid `get` into a failure; report it like
           // EventTarget does, on a microtask.
@@ -99,6 +117,8 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
 
     async close(): Promise<void> {
       budgets.clear();
+      declared.clear();
+      reported.clear();
       await backend.close?.();
     },
   };
