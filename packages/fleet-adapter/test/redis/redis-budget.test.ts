@@ -130,9 +130,8 @@ describe.skipIf(NO_REDIS)('redis budget backend', () => {
 
   it('grants in arrival order across processes (FIFO), whatever process each waiter is in', async () => {
     const prefix = freshPrefix();
-    const [a, b, c] = [backendOn(prefix), backendOn(prefix), backendOn(prefix)].map((backend) =>
-      backend.open('glm', { limit: 1 }),
-    ) as [Budget, Budget, Budget];
+    const open = (): Budget => backendOn(prefix).open('glm', { limit: 1 });
+    const [a, b, c] = [open(), open(), open()];
     const look = peek();
     const first = await a.acquire();
 
