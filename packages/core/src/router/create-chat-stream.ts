@@ -2,7 +2,6 @@ import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent, ChatResult } from '../events/chat-events.js';
 import type { ModelResponse } from '../pipeline/types.js';
 import { linkAbortSignal } from '../transport/link-abort-signal.js';
-import { InterruptibleIterator } from './interruptible-iterator.js';
 import type { ChatStream } from './types.js';
 
 /** Options of {@link createChatStream}. */
@@ -66,43 +65,10 @@ class RouterChatStream implements ChatStream {
     this.#controller.abort(reason ?? this.#abortedError(undefined, 'cancelled'));
   }
 
-  async *#run(): AsyncGenerator<ChatEvent> {
-    const signal = this.#controller.signal;
-    const unlink = linkAbortSignal(this.#options.signal, this.#controller);
-    let response: ModelResponse | undefined;
-    let events: InterruptibleIterator<ChatEvent> | undefined;
-    let finished = false;
-
-    const onAbort = () => {
-      const error = this.#abortedError(signal.reason, 'aborted');
-      events?.interrupt(error);
-      response?.cancel(error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-
-    try {
-      if (signal.aborted) throw this.#abortedError(signal.reason, 'aborted');
-      response = await this.#options.open(signal);
-      if (signal.aborted) throw this.#abortedError(signal.reason, 'aborted');
-
-      events = new InterruptibleIterator(response.events);
-      for (;;) {
-        const step = await events.next();
-        if (step.done) break;
-        yield step.value;
-      }
-      finished = true;
-    } catch (error) {
-      throw signal.aborted ? this.#abortedError(signal.reason, 'aborted') : error;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      unlink();
-      this.#options.onEnd?.();
-      if (!finished) {
-        response?.cancel(signal.aborted ? signal.reason : undefined);
-        events?.close();
-      }
-    }
+  #run(): AsyncIterator<ChatEvent> {
+    return new ChatStreamIterator(this.#options, this.#controller, (reason) =>
+      this.#abortedError(reason, 'aborted'),
+    );
   }
 
   #abortedError(reason: unknown, how: 'aborted' | 'cancelled'): SluiceError {
@@ -115,3 +81,88 @@ class RouterChatStream implements ChatStream {
     });
   }
 }
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * One iteration of a ChatStream: opens the pipeline on the first `next()`, then passes events
+ * through with one `.then` each. An abort cancels the response, which ends the pending read at
+ * once all the way down to the body; the outcome is then replaced by the `aborted` error.
+ */
+class ChatStreamIterator implements AsyncIterator<ChatEvent> {
+  readonly #options: ChatStreamOptions;
+  readonly #signal: AbortSignal;
+  readonly #aborted: (reason: unknown) => SluiceError;
+  readonly #unlink: () => void;
+  #response: ModelResponse | undefined;
+  #source: AsyncIterator<ChatEvent> | undefined;
+  #opening: Promise<IteratorResult<ChatEvent>> | undefined;
+  #done = false;
+
+  constructor(
+    options: ChatStreamOptions,
+    controller: AbortController,
+    aborted: (reason: unknown) => SluiceError,
+  ) {
+    this.#options = options;
+    this.#signal = controller.signal;
+    this.#aborted = aborted;
+    this.#unlink = linkAbortSignal(options.signal, controller);
+    this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  next(): Promise<IteratorResult<ChatEvent>> {
+    if (this.#done) return Promise.resolve(DONE);
+    if (this.#source) return this.#source.next().then(this.#onStep, this.#onError);
+    this.#opening ??= this.#open();
+    return this.#opening;
+  }
+
+  return(): Promise<IteratorResult<ChatEvent>> {
+    if (!this.#done) {
+      this.#finish(false, undefined);
+      this.#source?.return?.(undefined)?.catch(ignore);
+    }
+    return Promise.resolve(DONE);
+  }
+
+  async #open(): Promise<IteratorResult<ChatEvent>> {
+    try {
+      if (this.#signal.aborted) throw this.#aborted(this.#signal.reason);
+      const response = await this.#options.open(this.#signal);
+      this.#response = response;
+      if (this.#signal.aborted) throw this.#aborted(this.#signal.reason);
+      this.#source = response.events[Symbol.asyncIterator]();
+    } catch (error) {
+      this.#onError(error);
+    }
+    return (this.#source as AsyncIterator<ChatEvent>).next().then(this.#onStep, this.#onError);
+  }
+
+  readonly #onStep = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
+    if (this.#signal.aborted) this.#onError(undefined);
+    if (step.done) this.#finish(true, undefined);
+    return step;
+  };
+
+  readonly #onError = (error: unknown): never => {
+    const final = this.#signal.aborted ? this.#aborted(this.#signal.reason) : error;
+    this.#finish(false, final);
+    throw final;
+  };
+
+  readonly #onAbort = () => {
+    this.#response?.cancel(this.#aborted(this.#signal.reason));
+  };
+
+  #finish(complete: boolean, reason: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    this.#unlink();
+    this.#options.onEnd?.();
+    if (!complete) this.#response?.cancel(this.#signal.aborted ? this.#signal.reason : reason);
+  }
+}
+
+function ignore(): void {}

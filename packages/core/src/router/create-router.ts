@@ -5,6 +5,7 @@ import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatRequest } from '../events/chat-request.js';
 import { createBudgetMiddleware } from '../pipeline/budget-middleware.js';
 import { composeMiddleware } from '../pipeline/compose-middleware.js';
+import { createAdaptiveMiddleware } from './adaptive-middleware.js';
 import type { Next, RequestContext } from '../pipeline/types.js';
 import { collectChatResult } from '../sse/collect-chat-result.js';
 import { createTransport, type Transport } from '../transport/create-transport.js';
@@ -33,7 +34,7 @@ const REQUEST_PREFIX = Math.random().toString(36).slice(2, 8);
  * `router.fetch()` gives SDKs a budgeted fetch.
  *
  * The pipeline, outermost first: telemetry, `options.middleware`, fallback, retry, budget,
- * deadlines, transport. Retry sits outside the budget so each attempt takes its own lease and a
+ * adaptive limit (routes with `adaptive` only), deadlines, transport. Retry sits outside the budget so each attempt takes its own lease and a
  * backoff sleep holds none; the deadlines sit inside it so the headers deadline counts from the
  * moment the request is sent, never from when it was queued.
  *
@@ -91,6 +92,7 @@ export function createRouter(options: RouterOptions): Router {
       createFallbackMiddleware({ resolveRoute: (name) => config.route(name) }),
       createRetryMiddleware({ budgets }),
       createBudgetMiddleware({ registry: budgets }),
+      createAdaptiveMiddleware({ registry: budgets }),
       createDeadlinesMiddleware(),
     ],
     createTransportHandler({

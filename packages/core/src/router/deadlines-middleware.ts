@@ -5,7 +5,7 @@ import type { ChatEvent } from '../events/chat-events.js';
 import type { Middleware, ModelResponse, RequestContext } from '../pipeline/types.js';
 import { linkAbortSignal } from '../transport/link-abort-signal.js';
 import { isTokenEvent } from './event-base.js';
-import { InterruptibleIterator } from './interruptible-iterator.js';
+import { observeEvents } from './observe-events.js';
 
 type DeadlinePhase = Extract<RequestPhase, 'headers' | 'first-token' | 'stream' | 'total'>;
 
@@ -96,38 +96,32 @@ class AttemptDeadlines {
     this.#firstTokenTimer = this.#arm(this.#timeouts.firstTokenMs, 'first-token');
   }
 
-  async *watch(response: ModelResponse): AsyncGenerator<ChatEvent> {
-    const events = new InterruptibleIterator(response.events);
-    this.#onFire = (error) => {
-      events.interrupt(error);
-      this.cancelOnce(response, error);
-    };
-    if (this.fired) events.interrupt(this.fired);
+  /**
+   * Watches the body. A deadline that fires cancels it, which ends a pending read at once (the
+   * transport reads through its own reader), and the read's outcome is replaced by the timeout.
+   */
+  watch(response: ModelResponse): AsyncIterable<ChatEvent> {
+    this.#onFire = (error) => this.cancelOnce(response, error);
+    if (this.fired) this.cancelOnce(response, this.fired);
 
-    let finished = false;
-    try {
-      for (;;) {
-        const step = await events.next();
-        if (step.done) {
-          finished = true;
-          return;
-        }
+    return observeEvents(response.events, {
+      onEvent: (event) => {
+        if (this.fired) throw this.fired;
         this.#lastEventAt = Date.now();
-        if (!this.#sawToken && isTokenEvent(step.value)) {
+        if (!this.#sawToken && isTokenEvent(event)) {
           this.#sawToken = true;
           this.#clear(this.#firstTokenTimer);
         }
-        yield step.value;
-      }
-    } catch (error) {
-      throw this.fired ?? error;
-    } finally {
-      this.dispose();
-      if (!finished) {
-        this.cancelOnce(response, this.fired);
-        events.close();
-      }
-    }
+      },
+      onDone: () => {
+        if (this.fired) throw this.fired;
+      },
+      mapError: (error) => this.fired ?? error,
+      onEnd: ({ error, early }) => {
+        this.dispose();
+        if (early || error !== undefined) this.cancelOnce(response, this.fired);
+      },
+    });
   }
 
   /** Ends the body once, however many of fire, break and cancel() ask for it. */

@@ -13,4 +13,9 @@ export {
 } from './retry-middleware.js';
 export { computeRetryDelay, type RetryDelay } from './compute-retry-delay.js';
 export { createDeadlinesMiddleware } from './deadlines-middleware.js';
+export {
+  createAdaptiveMiddleware,
+  overloadSignal,
+  type AdaptiveMiddlewareOptions,
+} from './adaptive-middleware.js';
 export { abortableSleep } from './abortable-sleep.js';

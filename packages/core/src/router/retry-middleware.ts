@@ -108,33 +108,18 @@ class RetryRun {
     }
   }
 
-  async *events(first: ModelResponse): AsyncGenerator<ChatEvent> {
-    let response = first;
-    let delivered = false;
+  events(first: ModelResponse): AsyncIterableIterator<ChatEvent> {
+    return new RetryEvents(this, first);
+  }
 
-    for (;;) {
-      const held: ChatEvent[] = [];
-      try {
-        for await (const event of response.events) {
-          if (delivered) {
-            yield event;
-          } else if (isOutputEvent(event)) {
-            delivered = true;
-            for (const early of held) yield early;
-            held.length = 0;
-            yield event;
-          } else {
-            held.push(event);
-          }
-        }
-        for (const early of held) yield early;
-        return;
-      } catch (error) {
-        if (delivered) throw midStreamError(this.#context, error);
-        await this.#afterFailure(error);
-        response = await this.connect();
-      }
-    }
+  /** After a failure before output: sleeps and reconnects, or rethrows a final failure. */
+  async reconnect(error: unknown): Promise<ModelResponse> {
+    await this.#afterFailure(error);
+    return this.connect();
+  }
+
+  midStream(error: unknown): SluiceError {
+    return midStreamError(this.#context, error);
   }
 
   cancel(reason: unknown): void {
@@ -237,6 +222,92 @@ class RetryRun {
     });
   }
 }
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The events of all attempts as one stream. Until the first output event, an attempt's events
+ * are held back and a failure reconnects; from then on events pass straight through (one `.then`
+ * per event, no generator) and a failure becomes a mid-stream error.
+ */
+class RetryEvents implements AsyncIterableIterator<ChatEvent> {
+  readonly #run: RetryRun;
+  #source: AsyncIterator<ChatEvent>;
+  #delivered = false;
+  #ended = false;
+  #queue: ChatEvent[] = [];
+
+  constructor(run: RetryRun, first: ModelResponse) {
+    this.#run = run;
+    this.#source = first.events[Symbol.asyncIterator]();
+  }
+
+  next(): Promise<IteratorResult<ChatEvent>> {
+    const queued = this.#queue.shift();
+    if (queued !== undefined) return Promise.resolve({ done: false, value: queued });
+    if (this.#ended) return Promise.resolve(DONE);
+    if (this.#delivered) return this.#source.next().then(this.#pass, this.#failAfterOutput);
+    return this.#holdUntilOutput();
+  }
+
+  return(): Promise<IteratorResult<ChatEvent>> {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#queue.length = 0;
+      this.#source.return?.(undefined)?.catch(ignore);
+    }
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEvent> {
+    return this;
+  }
+
+  readonly #pass = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
+    if (step.done) this.#ended = true;
+    return step;
+  };
+
+  readonly #failAfterOutput = (error: unknown): never => {
+    this.#ended = true;
+    throw this.#run.midStream(error);
+  };
+
+  async #holdUntilOutput(): Promise<IteratorResult<ChatEvent>> {
+    const held: ChatEvent[] = [];
+    try {
+      for (;;) {
+        let step: IteratorResult<ChatEvent>;
+        try {
+          step = await this.#source.next();
+        } catch (error) {
+          held.length = 0;
+          const response = await this.#run.reconnect(error);
+          this.#source = response.events[Symbol.asyncIterator]();
+          continue;
+        }
+        if (this.#ended) return DONE;
+
+        if (step.done) {
+          this.#ended = true;
+          this.#queue = held;
+          return this.#queue.length > 0 ? { done: false, value: this.#queue.shift()! } : DONE;
+        }
+        held.push(step.value);
+        if (isOutputEvent(step.value)) {
+          this.#delivered = true;
+          this.#queue = held;
+          return { done: false, value: this.#queue.shift()! };
+        }
+      }
+    } catch (error) {
+      this.#ended = true;
+      throw error;
+    }
+  }
+}
+
+function ignore(): void {}
 
 /**
  * The error a consumer gets when an attempt fails after output reached it: kind `mid-stream`, not

@@ -3,6 +3,7 @@ import type { ChatEvent, FinishReason, Usage } from '../events/chat-events.js';
 import type { Middleware, ModelResponse, RequestContext } from '../pipeline/types.js';
 import type { SluiceEvent } from './router-events.js';
 import { eventBase, isTokenEvent } from './event-base.js';
+import { observeEvents } from './observe-events.js';
 import { attemptsOf, waitedOf } from './request-state.js';
 
 type RequestEnd = Extract<SluiceEvent, { type: 'request-end' }>;
@@ -52,26 +53,17 @@ class RequestReport {
     this.#startedAt = startedAt;
   }
 
-  async *watch(response: ModelResponse): AsyncGenerator<ChatEvent> {
-    let failure: { error: unknown } | undefined;
-    let finished = false;
-    try {
-      for await (const event of response.events) {
+  watch(response: ModelResponse): AsyncIterable<ChatEvent> {
+    return observeEvents(response.events, {
+      onEvent: (event) => {
         if (this.#ttftMs === undefined && isTokenEvent(event)) this.#firstToken();
         if (event.type === 'finish') {
           this.#finishReason = event.reason;
           this.#usage = event.usage;
         }
-        yield event;
-      }
-      finished = true;
-    } catch (error) {
-      failure = { error };
-      throw error;
-    } finally {
-      if (failure) this.end(failure.error);
-      else this.end(undefined, !finished);
-    }
+      },
+      onEnd: ({ error, early }) => this.end(error, early),
+    });
   }
 
   /** Publishes the one `request-end`; later calls do nothing. */

@@ -86,10 +86,13 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     // fetch implementation does not tie its signal to a body already handed out (msw does not).
     const reader = response.body?.getReader();
     let ended = false;
-    const end = (reason?: unknown) => {
+    // `complete`: the body was read to its end (or [DONE]); nothing to abort, and aborting would
+    // cost a DOMException and, worse, the keep-alive socket.
+    const end = (reason?: unknown, complete = false) => {
       if (ended) return;
       ended = true;
       unlink();
+      if (complete) return;
       controller.abort(reason);
       reader?.cancel(reason).catch(ignore);
     };
@@ -114,73 +117,165 @@ async function readText(reader: ReadableStreamDefaultReader<Uint8Array>): Promis
   }
 }
 
-/** The reader's chunks as an async iterable whose `return()` cancels the body. */
+const DRAIN_MS = 1_000;
+
+/**
+ * The reader's chunks as an async iterable. The decoder calls `return()` when it stops before the
+ * body's end, usually at `data: [DONE]`, when the rest of the body is nothing or a final line
+ * feed: that rest is read in the background rather than cancelled, because cancelling a fetch
+ * body destroys its socket and the next request would pay a new connection. Anything more than a
+ * chunk, or a body still open after DRAIN_MS, is cancelled.
+ */
 function chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterable<Uint8Array> {
   const iterator: AsyncIterator<Uint8Array> = {
     next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
     return: async () => {
-      await reader.cancel().catch(ignore);
+      drain(reader);
       return { done: true, value: undefined };
     },
   };
   return { [Symbol.asyncIterator]: () => iterator };
 }
 
-async function* streamEvents(
+function drain(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  const timer = setTimeout(() => reader.cancel().catch(ignore), DRAIN_MS);
+  timer.unref?.();
+  reader.read().then(
+    (step) => {
+      clearTimeout(timer);
+      if (!step.done) reader.cancel().catch(ignore);
+    },
+    () => clearTimeout(timer),
+  );
+}
+
+function streamEvents(
   context: RequestContext,
   response: Response,
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
   signal: AbortSignal,
   secrets: Array<string | undefined>,
-  end: (reason?: unknown) => void,
-): AsyncGenerator<ChatEvent> {
+  end: (reason?: unknown, complete?: boolean) => void,
+): AsyncIterableIterator<ChatEvent> {
   const route = context.route;
-  let id: string | undefined;
-  let model: string | undefined;
-  let started = false;
+  const metadata: { id?: string | undefined; model?: string | undefined } = {};
+  const options = {
+    route: route.name,
+    providerId: route.provider.id,
+    classify: route.provider.classify,
+    mapFinishReason: route.provider.mapFinishReason,
+    headers: response.headers,
+    onMetadata: (named: { id?: string; model?: string }) => {
+      metadata.id = named.id;
+      metadata.model = named.model;
+    },
+  };
 
-  try {
-    if (!reader) return;
-    const options = {
-      route: route.name,
-      providerId: route.provider.id,
-      classify: route.provider.classify,
-      mapFinishReason: route.provider.mapFinishReason,
-      headers: response.headers,
-      onMetadata: (metadata: { id?: string; model?: string }) => {
-        id = metadata.id;
-        model = metadata.model;
-      },
-    };
+  let source: AsyncIterator<ChatEvent>;
+  if (!reader) {
+    source = emptyEvents();
+  } else if (/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
     // A JSON body is a whole completion: asked for with `stream: false`, or sent by a provider
     // that ignores `stream: true` (and some send their errors this way with status 200).
-    const isJson = /\bjson\b/i.test(response.headers.get('content-type') ?? '');
-    const events = isJson
-      ? parseChatCompletion(await readText(reader), options)
-      : decodeChatStream(chunksOf(reader), options);
-    for await (const event of events) {
-      if (!started) {
-        started = true;
-        yield {
-          type: 'start',
-          ...(id === undefined ? {} : { id }),
-          ...(model === undefined ? {} : { model }),
-          attempt: context.attempt,
-          route: route.name,
-        };
-      }
-      yield event;
-    }
-  } catch (error) {
-    throw normalizeTransportError(abortReasonOr(signal, error), {
-      phase: 'stream',
-      route: route.name,
-      providerId: route.provider.id,
-      secrets,
-    });
-  } finally {
-    end();
+    source = (async function* () {
+      yield* parseChatCompletion(await readText(reader), options);
+    })();
+  } else {
+    source = decodeChatStream(chunksOf(reader), options);
   }
+
+  return new TransportEvents(source, {
+    start: () => ({
+      type: 'start',
+      ...(metadata.id === undefined ? {} : { id: metadata.id }),
+      ...(metadata.model === undefined ? {} : { model: metadata.model }),
+      attempt: context.attempt,
+      route: route.name,
+    }),
+    normalize: (error) =>
+      normalizeTransportError(abortReasonOr(signal, error), {
+        phase: 'stream',
+        route: route.name,
+        providerId: route.provider.id,
+        secrets,
+      }),
+    end,
+  });
+}
+
+async function* emptyEvents(): AsyncGenerator<ChatEvent> {}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+interface TransportEventHooks {
+  /** The `start` event, built when the first event arrives. */
+  start: () => ChatEvent;
+  normalize: (error: unknown) => unknown;
+  end: (reason?: unknown, complete?: boolean) => void;
+}
+
+/**
+ * The decoded body with the router's `start` event in front. A hand-written iterator rather than
+ * an async generator: this is the hot path of every stream, and it costs one `.then` per event.
+ */
+class TransportEvents implements AsyncIterableIterator<ChatEvent> {
+  readonly #source: AsyncIterator<ChatEvent>;
+  readonly #hooks: TransportEventHooks;
+  #started = false;
+  #ended = false;
+  #first: ChatEvent | undefined;
+
+  constructor(source: AsyncIterator<ChatEvent>, hooks: TransportEventHooks) {
+    this.#source = source;
+    this.#hooks = hooks;
+  }
+
+  next(): Promise<IteratorResult<ChatEvent>> {
+    const first = this.#first;
+    if (first !== undefined) {
+      this.#first = undefined;
+      return Promise.resolve({ done: false, value: first });
+    }
+    if (this.#ended) return Promise.resolve(DONE);
+    return this.#source.next().then(this.#onStep, this.#onError);
+  }
+
+  return(): Promise<IteratorResult<ChatEvent>> {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.#first = undefined;
+      this.#hooks.end(undefined, false);
+      this.#source.return?.(undefined)?.catch(ignore);
+    }
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEvent> {
+    return this;
+  }
+
+  readonly #onStep = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
+    if (this.#ended) return DONE;
+    if (step.done) {
+      this.#ended = true;
+      this.#hooks.end(undefined, true);
+      return DONE;
+    }
+    if (this.#started) return step;
+
+    // The first event of the body: hand out `start` (the decoder has named id and model by
+    // now) and keep the event for the next call.
+    this.#started = true;
+    this.#first = step.value;
+    return { done: false, value: this.#hooks.start() };
+  };
+
+  readonly #onError = (error: unknown): never => {
+    const normalized = this.#hooks.normalize(error);
+    this.#ended = true;
+    this.#hooks.end(undefined, false);
+    throw normalized;
+  };
 }
 
 /** The abort's own reason when the fetch was aborted with one (a deadline's SluiceError). */

@@ -106,14 +106,23 @@ export function scriptedResponse(script: ScriptStep[]): ModelResponse & {
       try {
         for (const step of script) {
           if ('throw' in step) throw step.throw;
+          // A cancel ends a pause at once, as a cancelled fetch body ends a pending read.
           if ('waitMs' in step) {
-            await new Promise((resolve) => setTimeout(resolve, step.waitMs));
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, step.waitMs);
+              release = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            if (cancelled.length > 0) return;
             continue;
           }
           if ('hang' in step) {
             await new Promise<void>((resolve) => (release = resolve));
             return;
           }
+          if (cancelled.length > 0) return;
           yield step;
         }
       } finally {
