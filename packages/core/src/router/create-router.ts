@@ -34,9 +34,10 @@ const REQUEST_PREFIX = Math.random().toString(36).slice(2, 8);
  * `router.fetch()` gives SDKs a budgeted fetch.
  *
  * The pipeline, outermost first: telemetry, `options.middleware`, fallback, retry, budget,
- * adaptive limit (routes with `adaptive` only), deadlines, transport. Retry sits outside the budget so each attempt takes its own lease and a
- * backoff sleep holds none; the deadlines sit inside it so the headers deadline counts from the
- * moment the request is sent, never from when it was queued.
+ * adaptive limit (routes with `adaptive` only), deadlines, transport. Retry sits outside the
+ * budget so each attempt takes its own lease and a backoff sleep holds none; the deadlines sit
+ * inside it so the headers deadline counts from the moment the request is sent, never from when
+ * it was queued.
  *
  * Budgets come from `options.budgets` (default: the process-wide registry), one per route budget
  * key, so routers for the same provider and credential share it; a provider instance whose config
