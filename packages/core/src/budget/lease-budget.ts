@@ -34,40 +34,34 @@ type ListenerTable = { [E in BudgetEventName]: Listener<E>[] };
 
 /**
  * A queued acquire. Kept deliberately small (see the bench: bytes per queued waiter): only the
- * queue links, the resolve function of the promise, the enqueue time, and an optional `watch`
- * object that exists only when the acquire has a signal or a queue timeout. The reject function
- * of the promise is not kept: rejection goes through `resolve(Promise.reject(reason))`, which
- * saves one function object per waiter.
+ * queue links, the resolve function of the promise and the enqueue time. The reject function of
+ * the promise is not kept: rejection goes through `resolve(Promise.reject(reason))`, which saves
+ * one function object per waiter.
  */
 class Waiter {
   next: Waiter | undefined = undefined;
   prev: Waiter | undefined = undefined;
   lane: Lane<Waiter> | undefined = undefined;
-  watch: Watch | undefined = undefined;
 
   constructor(
     readonly resolve: (value: Lease | PromiseLike<Lease>) => void,
+    /** `performance.now()` at enqueue; also the start of the queue deadline. */
     readonly enqueuedAt: number,
   ) {}
 }
 
 /**
- * The abort signal and queue deadline of one waiter: its links in the waiter list of its signal
- * and in the list of waiters that share its timeout.
+ * A waiter with an abort signal or a queue timeout: it also sits in the waiter list of its signal
+ * and in the list of waiters that share its timeout. A subclass rather than a side object, so a
+ * watched waiter costs one object header, and a plain one carries none of these links.
  */
-class Watch {
-  signalNext: Watch | undefined = undefined;
-  signalPrev: Watch | undefined = undefined;
+class WatchedWaiter extends Waiter {
+  signalNext: WatchedWaiter | undefined = undefined;
+  signalPrev: WatchedWaiter | undefined = undefined;
   signalGroup: SignalGroup | undefined = undefined;
-  deadlineNext: Watch | undefined = undefined;
-  deadlinePrev: Watch | undefined = undefined;
+  deadlineNext: WatchedWaiter | undefined = undefined;
+  deadlinePrev: WatchedWaiter | undefined = undefined;
   deadlines: DeadlineList | undefined = undefined;
-  deadlineMs = 0;
-
-  constructor(
-    readonly waiter: Waiter,
-    readonly timeoutMs: number,
-  ) {}
 }
 
 /**
@@ -79,8 +73,8 @@ class Watch {
  * leaves, so a signal reused across many acquires never accumulates listeners.
  */
 class SignalGroup {
-  head: Watch | undefined = undefined;
-  tail: Watch | undefined = undefined;
+  head: WatchedWaiter | undefined = undefined;
+  tail: WatchedWaiter | undefined = undefined;
 
   constructor(
     readonly budget: LeaseBudget,
@@ -102,8 +96,8 @@ class SignalGroup {
  * a deadline heap would bound that; no caller in Sluice does it today (queueMs is per route).
  */
 class DeadlineList {
-  head: Watch | undefined = undefined;
-  tail: Watch | undefined = undefined;
+  head: WatchedWaiter | undefined = undefined;
+  tail: WatchedWaiter | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(readonly timeoutMs: number) {}
@@ -284,7 +278,7 @@ class LeaseBudget implements Budget {
   /** Every waiter of an aborted signal leaves, in queue order, with the signal's reason. */
   abortGroup(group: SignalGroup): void {
     const reason = group.signal.reason;
-    while (group.head !== undefined) this.leave(group.head.waiter, reason);
+    while (group.head !== undefined) this.leave(group.head, reason);
   }
 
   private enqueue(options: AcquireOptions | undefined, signal: AbortSignal | undefined) {
@@ -292,17 +286,17 @@ class LeaseBudget implements Budget {
     const requestedMs = options?.timeoutMs ?? 0;
     const timeoutMs = Number.isFinite(requestedMs) ? requestedMs : 0;
     const session = options?.session;
+    const watched = signal !== undefined || timeoutMs > 0;
     let waiter!: Waiter;
     const promise = new Promise<Lease>((resolve) => {
-      waiter = new Waiter(resolve, performance.now());
+      const now = performance.now();
+      waiter = watched ? new WatchedWaiter(resolve, now) : new Waiter(resolve, now);
     });
     this.queue.push(waiter, session, options?.priority ?? 0);
 
-    if (signal !== undefined || timeoutMs > 0) {
-      const watch = new Watch(waiter, timeoutMs);
-      waiter.watch = watch;
-      if (signal !== undefined) this.addToSignalGroup(watch, signal);
-      if (timeoutMs > 0) this.addDeadline(watch);
+    if (waiter instanceof WatchedWaiter) {
+      if (signal !== undefined) this.addToSignalGroup(waiter, signal);
+      if (timeoutMs > 0) this.addDeadline(waiter, timeoutMs);
     }
 
     this.syncCooldownRef();
@@ -359,14 +353,12 @@ class LeaseBudget implements Budget {
   }
 
   private unwatch(waiter: Waiter): void {
-    const watch = waiter.watch;
-    if (watch === undefined) return;
-    waiter.watch = undefined;
-    if (watch.signalGroup !== undefined) this.removeFromSignalGroup(watch);
-    if (watch.deadlines !== undefined) this.removeDeadline(watch);
+    if (!(waiter instanceof WatchedWaiter)) return;
+    if (waiter.signalGroup !== undefined) this.removeFromSignalGroup(waiter);
+    if (waiter.deadlines !== undefined) this.removeDeadline(waiter);
   }
 
-  private addToSignalGroup(watch: Watch, signal: AbortSignal): void {
+  private addToSignalGroup(watch: WatchedWaiter, signal: AbortSignal): void {
     let group = this.signalGroups.get(signal);
     if (group === undefined) {
       group = new SignalGroup(this, signal);
@@ -381,7 +373,7 @@ class LeaseBudget implements Budget {
     group.tail = watch;
   }
 
-  private removeFromSignalGroup(watch: Watch): void {
+  private removeFromSignalGroup(watch: WatchedWaiter): void {
     const group = watch.signalGroup!;
     if (watch.signalPrev === undefined) group.head = watch.signalNext;
     else watch.signalPrev.signalNext = watch.signalNext;
@@ -399,26 +391,26 @@ class LeaseBudget implements Budget {
     }
   }
 
-  private addDeadline(watch: Watch): void {
-    let list = this.deadlineLists.get(watch.timeoutMs);
+  private addDeadline(watch: WatchedWaiter, timeoutMs: number): void {
+    let list = this.deadlineLists.get(timeoutMs);
     if (list === undefined) {
-      list = new DeadlineList(watch.timeoutMs);
-      this.deadlineLists.set(watch.timeoutMs, list);
+      list = new DeadlineList(timeoutMs);
+      this.deadlineLists.set(timeoutMs, list);
     }
 
     // Deadlines run on the monotonic clock: a queue wait is a duration, and a wall-clock jump
-    // must neither expire nor extend it. The enqueue time is reused, so a timed acquire reads
-    // the clock once (clock reads are syscalls on some VMs and showed up in the bench profile).
-    watch.deadlineMs = watch.waiter.enqueuedAt + watch.timeoutMs;
+    // must neither expire nor extend it. The deadline is enqueuedAt + list.timeoutMs, so a timed
+    // acquire reads the clock once (clock reads are syscalls on some VMs and showed up in the
+    // bench profile) and stores no deadline of its own.
     watch.deadlines = list;
     watch.deadlinePrev = list.tail;
     if (list.tail === undefined) list.head = watch;
     else list.tail.deadlineNext = watch;
     list.tail = watch;
-    if (list.timer === undefined) this.armDeadlines(list, watch.timeoutMs);
+    if (list.timer === undefined) this.armDeadlines(list, timeoutMs);
   }
 
-  private removeDeadline(watch: Watch): void {
+  private removeDeadline(watch: WatchedWaiter): void {
     const list = watch.deadlines!;
     if (watch.deadlinePrev === undefined) list.head = watch.deadlineNext;
     else watch.deadlinePrev.deadlineNext = watch.deadlineNext;
@@ -446,11 +438,12 @@ class LeaseBudget implements Budget {
     const now = performance.now();
     // Node timers run on a millisecond loop clock and may fire a fraction of a ms before the
     // performance.now() deadline; within 1 ms counts as due, rather than arming another timer.
-    while (list.head !== undefined && list.head.deadlineMs - now < 1) {
-      const watch = list.head;
-      this.leave(watch.waiter, this.queueTimeoutError(watch.timeoutMs));
+    while (list.head !== undefined && list.head.enqueuedAt + list.timeoutMs - now < 1) {
+      this.leave(list.head, this.queueTimeoutError(list.timeoutMs));
     }
-    if (list.head !== undefined) this.armDeadlines(list, list.head.deadlineMs - now);
+    if (list.head !== undefined) {
+      this.armDeadlines(list, list.head.enqueuedAt + list.timeoutMs - now);
+    }
   }
 
   private queueTimeoutError(timeoutMs: number): SluiceError {
