@@ -478,6 +478,22 @@ describe('createLeaseBudget: cooldown', () => {
     expect(lease.waitedMs).toBe(0);
   });
 
+  it('the cooldown timer keeps the process alive only while someone waits', async () => {
+    vi.useRealTimers();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const budget = createLeaseBudget({ key: 'k', limit: 1 });
+    const before = timers();
+    budget.cooldown(Date.now() + 60_000, 'rate-limit');
+    expect(timers() - before).toBe(0);
+
+    const controller = new AbortController();
+    const waiter = budget.acquire({ signal: controller.signal }).catch(() => 'left');
+    expect(timers() - before).toBe(1);
+    controller.abort();
+    expect(await waiter).toBe('left');
+    expect(timers() - before).toBe(0);
+  });
+
   it('queue timeouts still fire during a cooldown', async () => {
     const budget = createLeaseBudget({ key: 'k', limit: 1 });
     budget.cooldown(Date.now() + 10_000, 'rate-limit');
