@@ -248,3 +248,52 @@ describe('router.chat without streaming', () => {
     await router.close();
   });
 });
+
+describe('router transport details', () => {
+  it('sends the credential from descriptor.auth.credential and never the raw key when it differs', async () => {
+    const seen: Array<string | null> = [];
+    server.use(
+      chatHandler((_body, request) => {
+        seen.push(request.headers.get('authorization'));
+        return sse(sseAnswer('ok'));
+      }),
+    );
+    const base = mockDescriptor();
+    const descriptor = {
+      ...base,
+      auth: {
+        ...base.auth,
+        credential: (key: string, nowMs: number) => `signed.${key.length}.${nowMs > 0}`,
+      },
+    };
+    const { router } = routerWith(mockConfig({ descriptor }));
+    expect(await router.chat(hi).text()).toBe('ok');
+    expect(seen).toEqual([`Bearer signed.${TEST_API_KEY.length}.true`]);
+    await router.close();
+  });
+
+  it('close() cancels an in-flight stream with an aborted error and frees its lease', async () => {
+    server.use(
+      chatHandler(() =>
+        sse(
+          streamBody([roleFrame(), textFrame('a'), ...Array(40).fill(': ping\n\n')], {
+            delayMs: 50,
+          }),
+        ),
+      ),
+    );
+    const { router } = routerWith(mockConfig());
+    const budget = router.budgets.get(router.route().budgetKey, { limit: 1 });
+    let failure: unknown;
+    try {
+      for await (const event of router.chat(hi)) {
+        if (event.type === 'text-delta') void router.close();
+      }
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).toMatchObject({ kind: 'aborted' });
+    expect(budget.active).toBe(0);
+    expect(() => router.chat(hi)).toThrow(/closed/);
+  });
+});
