@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFleet, type Fleet, type Session } from '@sluice/fleet-adapter';
 import {
+  createDashboardToken,
   createReadinessTracker,
   fleetSessionSource,
   startDashboard,
@@ -171,6 +172,22 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', { timeout: 60_0
     }
 
     await Promise.allSettled(streams);
+  });
+
+  it('with a token, the page passes it on to its own SSE stream', async () => {
+    const token = createDashboardToken();
+    const guarded = await startDashboard({ tracker, token });
+    try {
+      const other = await browser.newPage();
+      await other.goto(guarded.url);
+      await other.waitForSelector('tr[data-route="default"]');
+      await other.waitForSelector('#conn.live');
+      await other.goto(guarded.url.replace(/\?token=.*/, ''));
+      expect(await other.content()).toContain('Forbidden');
+      await other.close();
+    } finally {
+      await guarded.close();
+    }
   });
 
   it('shows markup in a provider error message as text, never as markup', async () => {
