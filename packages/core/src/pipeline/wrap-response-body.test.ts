@@ -1,4 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { SluiceError } from '../errors/sluice-error.js';
 import { wrapResponseBody } from './wrap-response-body.js';
 
 const encoder = new TextEncoder();
@@ -84,5 +87,44 @@ describe('wrapResponseBody', () => {
     Object.defineProperty(original, 'url', { value: 'https://api.example.test/v1/chat' });
     const response = wrapResponseBody(original, () => {});
     expect(response.url).toBe('https://api.example.test/v1/chat');
+  });
+
+  describe('garbage-collection safety net', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+
+    async function collect(until: () => boolean): Promise<void> {
+      for (let round = 0; round < 50 && !until(); round++) {
+        gc();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+
+    it('a response dropped unread cancels the original body and ends once', async () => {
+      const body = controlledBody();
+      let ended = 0;
+      (() => {
+        void wrapResponseBody(new Response(body.stream), () => ended++);
+      })();
+      await collect(() => ended > 0);
+      expect(ended).toBe(1);
+      expect(body.cancelled).toHaveLength(1);
+      const reason = body.cancelled[0] as SluiceError;
+      expect(SluiceError.isInstance(reason) && reason.kind).toBe('aborted');
+    });
+
+    it('does not fire while a reader of the body is held', async () => {
+      const body = controlledBody();
+      let ended = 0;
+      const reader = (() =>
+        wrapResponseBody(new Response(body.stream), () => ended++).body!.getReader())();
+      await collect(() => false);
+      expect(ended).toBe(0);
+      body.controller().enqueue(encoder.encode('late'));
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('late');
+      body.controller().close();
+      expect((await reader.read()).done).toBe(true);
+      expect(ended).toBe(1);
+    });
   });
 });

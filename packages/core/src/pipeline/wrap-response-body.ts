@@ -1,3 +1,5 @@
+import { SluiceError } from '../errors/sluice-error.js';
+
 /**
  * Returns a Response whose body calls `onEnd` exactly once, when the body has been read to its
  * end, when reading it fails, or when it is cancelled. A response without a body calls `onEnd` at
@@ -6,6 +8,10 @@
  * `router.fetch` uses this to hold a budget lease for a raw Response: the lease goes with the last
  * byte, not with the headers.
  *
+ * Safety net: when the returned body stream is garbage-collected without having ended (a caller
+ * dropped the response unread), the original body is cancelled and `onEnd` called, so a lease
+ * cannot leak for good. GC may take arbitrarily long; read or cancel bodies instead.
+ *
  * @example
  * ```ts
  * return wrapResponseBody(await fetch(url, init), () => lease.release());
@@ -13,9 +19,11 @@
  */
 export function wrapResponseBody(response: Response, onEnd: () => void): Response {
   let ended = false;
+  const token = {};
   const end = () => {
     if (ended) return;
     ended = true;
+    abandonedBodies.unregister(token);
     onEnd();
   };
 
@@ -59,6 +67,18 @@ export function wrapResponseBody(response: Response, onEnd: () => void): Respons
     { highWaterMark: 0 },
   );
 
+  // Registered on the stream, not the Response: a caller may keep only `response.body` or a
+  // reader of it, and both keep the stream alive. The held callback reaches the original reader
+  // and `end`, never the new stream.
+  abandonedBodies.register(
+    stream,
+    (reason) => {
+      reader.cancel(reason).catch(() => {});
+      end();
+    },
+    token,
+  );
+
   const wrapped = new Response(stream, {
     status: response.status,
     statusText: response.statusText,
@@ -70,3 +90,15 @@ export function wrapResponseBody(response: Response, onEnd: () => void): Respons
 }
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+const abandonedBodies = new FinalizationRegistry<(reason: unknown) => void>((abandon) => {
+  abandon(
+    new SluiceError({
+      kind: 'aborted',
+      phase: 'stream',
+      message:
+        'A response body was garbage-collected before it was read to the end or cancelled; it was cancelled and its lease released.',
+      hint: 'Read the body to the end or call response.body.cancel().',
+    }),
+  );
+});
