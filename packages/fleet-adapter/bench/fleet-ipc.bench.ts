@@ -81,7 +81,7 @@ async function socketBroker(): Promise<Result> {
     });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     if (code !== 0) throw new Error(`socket client exited with ${String(code)}`);
     return JSON.parse(stdout.trim()) as Result;
   } finally {

@@ -48,9 +48,11 @@ export {
   type BudgetServerOptions,
   type ConnectionClosedEvent,
   type RemoteLeaseEvent,
+  type RemoteRouterEvent,
 } from './server/budget-server.js';
 export {
   createRemoteBudgetBackend,
+  type EventSource,
   type RemoteBudgetBackend,
   type RemoteBudgetBackendOptions,
 } from './client/remote-budget-backend.js';

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 
 import { createBudgetRegistry, SluiceError } from '@sluice/core';
 import { startSimulator, type Simulator } from '@sluice/simulator';
@@ -11,11 +12,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import {
   attachBudget,
+  attachedRegistry,
   createBudgetServer,
+  createRemoteBudgetBackend,
+  messagePortChannel,
+  registerBudgetScheme,
   serveBudgetBroker,
   spawnBudgetProcess,
   spawnBudgetWorker,
   type BudgetBroker,
+  type ClientFrame,
+  type ServerFrame,
 } from '../src/index.js';
 import { BUDGET_CLIENT, nextReport, until, type Report } from './helpers.js';
 
@@ -193,7 +200,12 @@ describe('one budget across threads and processes', { timeout: 60_000 }, () => {
     // report on stdout.
     const droppedAt = Date.now();
     spawned.child.disconnect();
-    await spawned.exited;
+    // stdout's 'end', not 'exit', says the report has been read. ('close' never comes: the IPC
+    // channel this side dropped is counted among the streams it waits for.)
+    await Promise.all([
+      spawned.exited,
+      new Promise((resolve) => spawned.child.stdout?.once('end', resolve)),
+    ]);
     const report = JSON.parse(stdout.trim()) as Report;
 
     expect(report.type).toBe('rejected');
@@ -238,7 +250,7 @@ describe('socket broker', { timeout: 60_000 }, () => {
     // The parent holds one lease, so the outside process may only ever use the other two.
     const held = await budget.acquire();
     await until(() => broker.connections.size === 1);
-    await new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => child.once('close', resolve));
     held.release();
 
     const report = JSON.parse(stdout.trim()) as Report;
@@ -295,6 +307,41 @@ describe('socket broker', { timeout: 60_000 }, () => {
 });
 
 describe('attachBudget', () => {
+  it('dispatches on registered schemes, so other backends plug in', async () => {
+    const registry = createBudgetRegistry();
+    const server = createBudgetServer(registry);
+    const { port1, port2 } = new MessageChannel();
+    server.accept(messagePortChannel<ClientFrame, ServerFrame>(port1));
+    registerBudgetScheme('loopback-test', (url) =>
+      attachedRegistry(
+        url,
+        createRemoteBudgetBackend(messagePortChannel<ServerFrame, ClientFrame>(port2), {
+          name: 'loopback',
+          owner: 'the test server',
+        }),
+      ),
+    );
+
+    const attached = attachBudget({ env: { SLUICE_BUDGET: 'loopback-test://anything' } });
+    cleanups.push(() => attached.close());
+    expect(attachBudget({ url: 'loopback-test://anything' })).toBe(attached);
+    const lease = await attached.get(KEY, { limit: 2 }).acquire();
+
+    expect(attached.get(KEY, { limit: 2 }).backend).toBe('loopback');
+    expect(registry.get(KEY, { limit: 2 }).active).toBe(1);
+    lease.release();
+    await until(() => registry.get(KEY, { limit: 2 }).active === 0);
+    expect(() => registerBudgetScheme('Not A Scheme', () => attached)).toThrow(/not a URL scheme/);
+  });
+
+  it('advertises a broker in SLUICE_BUDGET while it runs and restores the variable after', async () => {
+    const before = process.env.SLUICE_BUDGET;
+    const broker = await serveBudgetBroker(createBudgetRegistry());
+    expect(process.env.SLUICE_BUDGET).toBe(broker.url);
+    await broker.close();
+    expect(process.env.SLUICE_BUDGET).toBe(before);
+  });
+
   it('explains what to do when there is nothing to attach to', () => {
     expect(() => attachBudget({ env: {} })).toThrow(/SLUICE_BUDGET is not set/);
     expect(attachBudget({ env: {}, fallback: 'memory' }).url).toBe('memory:');

@@ -265,7 +265,7 @@ describe('workers and processes', { timeout: 90_000 }, () => {
     const workers = [1, 2, 3].map((n) =>
       fleet.spawnWorker(BUDGET_CLIENT, {
         name: `worker-${n}`,
-        workerData: { action: 'chat', config, requests: 3, concurrency: 3 },
+        workerData: { action: 'chat', config, requests: 3, concurrency: 3, forwardEvents: true },
       }),
     );
     cleanups.push(() => Promise.all(workers.map((w) => w.worker.terminate())));
@@ -279,10 +279,17 @@ describe('workers and processes', { timeout: 90_000 }, () => {
     expect(sim.stats().peakInFlight).toBe(3);
     expect(sim.stats().rejected).toBe(0);
     expect(sim.stats().completed).toBe(12);
+    // The workers forwarded their router events: the parent accounts their requests in full,
+    // and each grant once.
+    await until(() => workers.every((w) => w.session.stats().succeeded === 3));
     for (const worker of workers) {
+      const stats = worker.session.stats();
       expect(worker.session.parent).toBe(fleet.root);
-      expect(worker.session.stats().leases).toBe(3);
+      expect(stats).toMatchObject({ requests: 3, succeeded: 3, failed: 0, leases: 3 });
+      expect(stats.timeToFirstToken.count).toBe(3);
+      expect(stats.tokens.completion).toBeGreaterThan(0);
     }
+    expect(fleet.stats().requests).toBe(12);
     await Promise.all(workers.map((w) => w.exited));
     expect(budget.active).toBe(0);
   });
@@ -311,6 +318,8 @@ describe('workers and processes', { timeout: 90_000 }, () => {
       'root/proc-2',
       'root/proc-3',
     ]);
+    // Without forwarded events the parent still counts each child's grants.
+    for (const child of children) expect(child.session.stats().leases).toBe(3);
     const exits = await Promise.all(children.map((c) => c.exited));
     expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
   });

@@ -6,6 +6,7 @@ import type { BudgetBackend, BudgetRegistry } from '@sluice/core';
 
 import {
   createRemoteBudgetBackend,
+  type EventSource,
   type RemoteBudgetBackend,
 } from '../client/remote-budget-backend.js';
 import type { ClientFrame, ServerFrame } from '../protocol/budget-protocol.js';
@@ -30,6 +31,13 @@ export interface AttachedBudget extends BudgetRegistry {
    * the `signal` of `router.chat()` so the cancel reaches requests already streaming.
    */
   readonly cancelSignal: AbortSignal;
+  /**
+   * Sends `router`'s telemetry to the parent, so the parent's fleet accounts this worker's
+   * requests, time to first token, tokens and failures under its session. Returns the function
+   * that stops it. Call it right after `createRouter`, before the first request. Absent where
+   * there is no parent session to report to (a Redis budget shared across machines).
+   */
+  forwardEvents?(router: EventSource): () => void;
   /** Resolves once the parent answered; rejects with `budget-unavailable` if it cannot. */
   ready(): Promise<void>;
   /** Disconnects; the parent frees this side's leases and withdraws its waiters. */
@@ -58,12 +66,21 @@ export interface AttachBudgetOptions {
  */
 export type BudgetSchemeHandler = (url: string, options: AttachBudgetOptions) => AttachedBudget;
 
-const schemes = new Map<string, BudgetSchemeHandler>([
+// Both tables live on `globalThis` (like core's default budget registry), so duplicate copies of
+// this package in one process (the ESM and CJS builds, or a separately bundled entry) share
+// them: two copies attached to one IPC channel would each read the other's replies.
+const store = globalThis as unknown as Record<symbol, unknown>;
+const SCHEMES_KEY = Symbol.for('@sluice/fleet-adapter/budget-schemes');
+const ATTACHED_KEY = Symbol.for('@sluice/fleet-adapter/attached-budgets');
+const schemes = (store[SCHEMES_KEY] ??= new Map<string, BudgetSchemeHandler>([
   ['worker', attachWorker],
   ['ipc', attachIpc],
   ['unix', attachUnix],
-]);
-const attached = new Map<string, AttachedBudget>();
+])) as Map<string, BudgetSchemeHandler>;
+const attached = (store[ATTACHED_KEY] ??= new Map<string, AttachedBudget>()) as Map<
+  string,
+  AttachedBudget
+>;
 
 /**
  * Teaches {@link attachBudget} a new `SLUICE_BUDGET` scheme, for example `redis` for a budget
@@ -151,6 +168,7 @@ export function attachedRegistry(url: string, backend: RemoteBudgetBackend): Att
     get cancelSignal() {
       return backend.cancelSignal;
     },
+    forwardEvents: (router) => backend.forwardEvents(router),
     ready: () => backend.ready(),
     close: () => registry.close(),
   };
@@ -167,6 +185,8 @@ function memoryFallback(): AttachedBudget {
     get: (key, getOptions) => registry.get(key, getOptions),
     list: () => registry.list(),
     cancelSignal: never,
+    // Nobody above to report to: the router's own subscribers see everything.
+    forwardEvents: () => () => undefined,
     ready: () => Promise.resolve(),
     // The process-wide registry outlives any one caller.
     close: () => Promise.resolve(),

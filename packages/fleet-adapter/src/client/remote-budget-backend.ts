@@ -6,6 +6,7 @@ import type {
   BudgetEventMap,
   BudgetEventName,
   Lease,
+  SluiceEvent,
 } from '@sluice/core';
 
 import {
@@ -49,10 +50,21 @@ export interface RemoteBudgetBackend extends BudgetBackend {
    * a lease. After it fires, a fresh signal takes its place for later requests.
    */
   readonly cancelSignal: AbortSignal;
+  /**
+   * Sends `router`'s telemetry to the owner from now on, so the parent's per-session accounting
+   * (requests, time to first token, tokens, failures) covers this side too. Returns the
+   * function that stops it. Call it before the first request, so no grant is counted twice.
+   */
+  forwardEvents(router: EventSource): () => void;
   /** The owner's view of every budget it holds. */
   stats(): Promise<WireBudgetState[]>;
   /** Closes the channel. The owner frees this side's leases and withdraws its waiters. */
   close(): Promise<void>;
+}
+
+/** Anything with a router's `subscribe`. */
+export interface EventSource {
+  subscribe(listener: (event: SluiceEvent) => void): () => void;
 }
 
 const DEFAULT_HINT =
@@ -350,6 +362,16 @@ export function createRemoteBudgetBackend(
       return new Promise<void>((resolve, reject) => readyWaiters.push({ resolve, reject })).finally(
         settle,
       );
+    },
+    forwardEvents(router) {
+      // An empty frame first: the owner stops counting grants itself before any event arrives.
+      batcher.push(['events']);
+      return router.subscribe((event) => {
+        if (closedReason !== undefined) return;
+        const last = batcher.last();
+        if (last?.[0] === 'events') last.push(event);
+        else batcher.push(['events', event]);
+      });
     },
     stats() {
       if (closedReason !== undefined) return Promise.reject(unavailable(undefined));

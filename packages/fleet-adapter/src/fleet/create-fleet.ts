@@ -164,10 +164,15 @@ export function createFleet(options: FleetOptions): Fleet {
   const unsubscribe = router.subscribe((event) => {
     if (event.sessionId !== undefined) byId.get(event.sessionId)?.accounting.record(event);
   });
+  // A worker that forwards its router's events is accounted from those (they carry the lease
+  // waits too); one that does not is at least accounted by the leases it was granted.
   const server = createBudgetServer(router.budgets, {
     onLease: (event) => {
-      if (event.sessionId !== undefined)
-        byId.get(event.sessionId)?.accounting.recordRemoteLease(event.waitedMs);
+      if (event.sessionId === undefined || event.connection.forwardsEvents) return;
+      byId.get(event.sessionId)?.accounting.recordRemoteLease(event.waitedMs);
+    },
+    onRouterEvent: (event) => {
+      if (event.sessionId !== undefined) byId.get(event.sessionId)?.accounting.record(event.event);
     },
   });
 

@@ -1,5 +1,5 @@
 import { SluiceError } from '@sluice/core';
-import type { RequestPhase, SluiceErrorKind } from '@sluice/core';
+import type { RequestPhase, SluiceErrorKind, SluiceEvent } from '@sluice/core';
 
 /**
  * Version of the budget wire protocol. A client and a server of different versions refuse each
@@ -54,7 +54,12 @@ export type ClientFrame =
   | [op: 'release', ...ids: number[]]
   | [op: 'resize', key: string, limit: number]
   | [op: 'cooldown', key: string, untilMs: number, reason: string]
-  | [op: 'stats', id: number];
+  | [op: 'stats', id: number]
+  /**
+   * The client's router telemetry from now on, for the owner's per-session accounting. The
+   * first one tells the owner to stop counting this connection's grants itself.
+   */
+  | [op: 'events', ...events: SluiceEvent[]];
 
 /** What the server (the side that owns the budgets) sends. */
 export type ServerFrame =

@@ -13,6 +13,9 @@ export const IPC_MESSAGE_KEY = '@sluice/budget';
 /** Lines longer than this are a broken or hostile peer, not a budget client: the socket is closed. */
 const MAX_LINE_CHARS = 8 * 1024 * 1024;
 
+/** A failed IPC write means the peer is gone; its 'disconnect' closes the channel right after. */
+function ignoreSendError(): void {}
+
 /** Frames over a dedicated MessagePort (worker threads). Structured clone, no JSON. */
 export function messagePortChannel<In, Out>(port: MessagePort): FrameChannel<In, Out> {
   let closed = false;
@@ -46,7 +49,7 @@ export function messagePortChannel<In, Out>(port: MessagePort): FrameChannel<In,
 
 /** The part of `process` (in a child) and of a `ChildProcess` (in the parent) that IPC uses. */
 export interface IpcEndpoint {
-  send?: (message: Serializable) => boolean;
+  send?(message: Serializable, callback: (error: Error | null) => void): boolean;
   connected?: boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   on(event: 'disconnect', listener: () => void): unknown;
@@ -95,7 +98,9 @@ export function ipcChannel<In, Out>(
     send(frames) {
       if (closed || !endpoint.send || endpoint.connected === false) return;
       try {
-        endpoint.send({ [IPC_MESSAGE_KEY]: frames });
+        // With a callback, a write that fails because the peer just died (EPIPE) is reported
+        // here instead of as an 'error' event nobody may be listening to.
+        endpoint.send({ [IPC_MESSAGE_KEY]: frames }, ignoreSendError);
       } catch {
         // A send racing a disconnect throws ERR_IPC_CHANNEL_CLOSED; 'disconnect' follows and
         // closes the channel, which is the signal callers act on.

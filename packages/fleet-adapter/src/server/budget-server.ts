@@ -1,5 +1,5 @@
 import { SluiceError } from '@sluice/core';
-import type { Budget, BudgetRegistry, Lease } from '@sluice/core';
+import type { Budget, BudgetRegistry, Lease, SluiceEvent } from '@sluice/core';
 
 import {
   BUDGET_PROTOCOL_VERSION,
@@ -47,6 +47,14 @@ export interface RemoteLeaseEvent {
   waitedMs: number;
 }
 
+/** Router telemetry a peer forwarded (see `AttachedBudget.forwardEvents`). */
+export interface RemoteRouterEvent {
+  connection: BudgetConnection;
+  /** The bound session's id; undefined for an unbound peer. */
+  sessionId: string | undefined;
+  event: SluiceEvent;
+}
+
 /** One peer of a {@link BudgetServer}. */
 export interface BudgetConnection {
   readonly id: number;
@@ -57,6 +65,8 @@ export interface BudgetConnection {
   /** Acquires of the peer waiting in the owner's queue now. */
   readonly waiting: number;
   readonly isClosed: boolean;
+  /** True once the peer forwards its router events (its grants are then counted from those). */
+  readonly forwardsEvents: boolean;
   /** Resolves once the connection has closed and freed what it held. */
   readonly closed: Promise<ConnectionClosedEvent>;
   /**
@@ -74,6 +84,8 @@ export interface BudgetConnection {
 export interface BudgetServerOptions {
   /** Called for every lease granted to a peer. */
   onLease?: (event: RemoteLeaseEvent) => void;
+  /** Called for every router event a peer forwards. */
+  onRouterEvent?: (event: RemoteRouterEvent) => void;
   /** Called when a peer goes away, after its leases were freed. */
   onConnectionClosed?: (event: ConnectionClosedEvent) => void;
 }
@@ -116,6 +128,7 @@ export function createBudgetServer(
         label: acceptOptions.label ?? `peer ${id}`,
         session: acceptOptions.session,
         onLease: options.onLease,
+        onRouterEvent: options.onRouterEvent,
       });
       connections.add(connection);
       void connection.closed.then((event) => {
@@ -137,6 +150,7 @@ interface ConnectionSetup {
   label: string;
   session: BoundSession | undefined;
   onLease: ((event: RemoteLeaseEvent) => void) | undefined;
+  onRouterEvent: ((event: RemoteRouterEvent) => void) | undefined;
 }
 
 /** The owner-side options shared by the acquires of one frame. */
@@ -159,6 +173,7 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
   const dirtyKeys = new Set<string>();
   let grantedIds: number[] = [];
   let isClosed = false;
+  let forwardsEvents = false;
   let resolveClosed!: (event: ConnectionClosedEvent) => void;
   const closed = new Promise<ConnectionClosedEvent>((resolve) => (resolveClosed = resolve));
 
@@ -198,6 +213,9 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
     },
     get isClosed() {
       return isClosed;
+    },
+    get forwardsEvents() {
+      return forwardsEvents;
     },
     closed,
     cancel(reason) {
@@ -359,6 +377,13 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
         return;
       case 'stats':
         batcher.push(['stats', frame[1], registry.list().map(stateOf)]);
+        return;
+      case 'events':
+        forwardsEvents = true;
+        for (let index = 1; index < frame.length; index++) {
+          const event = frame[index] as SluiceEvent;
+          setup.onRouterEvent?.({ connection, sessionId: session?.id, event });
+        }
         return;
       default:
         throw new Error(`unknown op ${JSON.stringify((frame as unknown[])[0])}`);
