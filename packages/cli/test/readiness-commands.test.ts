@@ -36,7 +36,8 @@ describe('sluice check', () => {
     writeFileSync(
       file,
       JSON.stringify({
-        providers: { glm: { use: 'zhipu', apiKey: secret } },
+        // A loopback port nobody listens on: a probe must never leave this machine.
+        providers: { glm: { use: 'zhipu', apiKey: secret, endpoint: 'http://127.0.0.1:9/v4' } },
         routes: {
           default: { provider: 'glm', model: 'glm-4.6' },
           broken: { provider: 'nope', model: 'x' },
@@ -47,11 +48,17 @@ describe('sluice check', () => {
     const table = await runSluice(['check', '--config', file], { env: cleanEnv() });
     const json = await runSluice(['check', '--config', file, '--json'], { env: cleanEnv() });
 
+    const probed = await runSluice(['check', '--config', file, '--probe', '--json'], {
+      env: cleanEnv(),
+    });
+    expect(JSON.parse(probed.stdout).routes.map((r: { state: string }) => r.state)).toContain(
+      'invalid-route',
+    );
     expect(table.stdout).toMatch(/not-checked/);
     expect(table.stdout).toMatch(/invalid-route/);
     const snapshot = JSON.parse(json.stdout) as SnapshotJSON;
     expect(snapshot.routes.find((r) => r.name === 'broken')!.state).toBe('invalid-route');
-    for (const out of [table.stdout, table.stderr, json.stdout, json.stderr]) {
+    for (const out of [table.stdout, table.stderr, json.stdout, json.stderr, probed.stdout]) {
       expect(out).not.toContain(secret);
       expect(out).not.toContain('9f8e7d6c5b4a3928');
     }

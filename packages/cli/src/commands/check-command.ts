@@ -6,6 +6,7 @@ import {
   projectReadiness,
   readinessExitCode,
   renderReadinessTable,
+  resolveReadinessRoutes,
   toReadinessJSON,
   type ReadinessSnapshot,
 } from '@sluice/readiness';
@@ -58,8 +59,18 @@ export async function checkCommand(
   try {
     let snapshot: ReadinessSnapshot;
     if (flags.probe) {
-      const router = createRouter({ ...source, budgets: createBudgetRegistry() });
-      const tracker = createReadinessTracker({ router });
+      // Probe the routes that resolve; the broken ones still show, as invalid-route rows.
+      const sound = resolveReadinessRoutes(source);
+      const router = createRouter({
+        ...source,
+        config: sound.soundConfig,
+        budgets: createBudgetRegistry(),
+      });
+      const tracker = createReadinessTracker({
+        router,
+        problems: sound.problems,
+        ...(sound.defaultRoute ? { defaultRoute: sound.defaultRoute } : {}),
+      });
       try {
         await probeRoutes(router, undefined, { signal });
         snapshot = tracker.snapshot();
