@@ -104,6 +104,46 @@ describe('session tree', () => {
     expect(sim.stats().rejected).toBe(0);
   });
 
+  it('children on two routes of one provider share its budget; a child on another provider has its own', async () => {
+    const first = await startSimulator({ ceiling: 1, mode: 'reject', source: 'generate' });
+    const second = await startSimulator({ ceiling: 1, mode: 'reject', source: 'generate' });
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
+    const router = createRouter({
+      config: {
+        providers: {
+          glm: { use: 'zhipu', endpoint: first.baseURL, apiKey: API_KEY, maxConcurrency: 1 },
+          backup: { use: 'zhipu', endpoint: second.baseURL, apiKey: API_KEY, maxConcurrency: 1 },
+        },
+        routes: {
+          default: { provider: 'glm', model: 'glm-4.6' },
+          fast: { provider: 'glm', model: 'glm-4.5' },
+          spare: { provider: 'backup', model: 'glm-4.6' },
+        },
+        retry: { maxAttempts: 1 },
+      },
+      providers: [zhipu],
+      budgets: createBudgetRegistry(),
+    });
+    const fleet = createFleet({ router });
+    cleanups.push(() => router.close());
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => fleet.root.spawn(name));
+
+    const results = await Promise.all([
+      ...[1, 2].map(() => a!.chat(hello, { route: 'default' }).text()),
+      ...[1, 2].map(() => b!.chat(hello, { route: 'fast' }).text()),
+      ...[1, 2].map(() => c!.chat(hello, { route: 'spare' }).text()),
+    ]);
+
+    expect(results.every((text) => text.length > 0)).toBe(true);
+    expect(router.route('fast').budgetKey).toBe(router.route('default').budgetKey);
+    expect(router.route('spare').budgetKey).not.toBe(router.route('default').budgetKey);
+    expect(first.stats()).toMatchObject({ completed: 4, peakInFlight: 1, rejected: 0 });
+    expect(second.stats()).toMatchObject({ completed: 2, peakInFlight: 1, rejected: 0 });
+  });
+
   it('accounts requests, lease waits, time to first token, tokens and failures per session', async () => {
     const { fleet } = await setUp(2, {
       // The third request fails with a 400 (bad request, never retried).

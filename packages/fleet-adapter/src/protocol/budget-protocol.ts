@@ -126,6 +126,7 @@ export class FrameBatcher<Frame> {
     return this.queue[this.queue.length - 1];
   }
 
+  /** Queues `frame` for this turn's batch. */
   push(frame: Frame): void {
     this.queue.push(frame);
     this.schedule();
