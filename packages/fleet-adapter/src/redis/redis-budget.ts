@@ -320,7 +320,7 @@ export class RedisBudgetImpl implements RedisBudget {
   pump(always = false): void {
     const state = this.link.state;
     if (state === 'ok') {
-      if (!always && this.queue.size === 0 && this.pendingRemoves.length === 0) return;
+      if (!always && !this.hasWork()) return;
       if (this.inFlight !== undefined) {
         this.dirty = true;
         return;
@@ -335,6 +335,18 @@ export class RedisBudgetImpl implements RedisBudget {
       return;
     }
     if (state === 'down' && this.link.onUnavailable === 'local-cap-1') this.grantLocally();
+  }
+
+  /** Something to tell Redis or to ask it for. */
+  private hasWork(): boolean {
+    return (
+      this.queue.size > 0 ||
+      this.pendingRemoves.length > 0 ||
+      this.pendingReleases.length > 0 ||
+      this.heartbeatDue ||
+      this.limitMode === 'set' ||
+      this.pendingCooldownMs !== undefined
+    );
   }
 
   /**

@@ -1,16 +1,24 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { SluiceError, createBudgetRegistry, type Budget, type Lease } from '@sluice/core';
+import {
+  SluiceError,
+  createBudgetRegistry,
+  createRouter,
+  type Budget,
+  type Lease,
+} from '@sluice/core';
+import { provider as zhipu } from '@sluice/provider-zhipu';
 
 import { attachBudget } from '../../src/index.js';
 import {
+  redisBackends,
   redisBudgetBackend,
   type RedisBudgetBackend,
   type RedisBudgetBackendOptions,
 } from '../../src/redis/index.js';
 import { sleep, until } from '../helpers.js';
-import { NO_REDIS, REDIS_URL, freePort, freshPrefix, inspector } from './redis-env.js';
+import { NO_REDIS, REDIS_URL, freePort, freshPrefix, inspector, ownRedis } from './redis-env.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -307,6 +315,75 @@ describe.skipIf(NO_REDIS)('redis budget backend', () => {
     expect(seen.peak).toBe(1);
     expect(budget.health.state).toBe('degraded');
     expect(budget.health.detail).toContain('local cap of 1');
+  });
+
+  it('registers the leases it took on the local cap in Redis once Redis is back, before granting more', async () => {
+    const own = await ownRedis();
+    cleanups.push(() => own.stop());
+    const prefix = freshPrefix();
+    const backend = redisBudgetBackend({
+      url: own.url,
+      keyPrefix: prefix,
+      onUnavailable: 'local-cap-1',
+    });
+    cleanups.push(() => backend.close());
+    const budget = backend.open('glm', { limit: 2 });
+    const offline = await budget.acquire();
+    expect(backend.health().state).toBe('down');
+
+    await own.start();
+    await until(() => backend.health().state === 'ok', 10_000);
+    const look = inspector(own.url);
+    cleanups.push(() => look.quit());
+    expect(await look.zcard(`${prefix}glm:leases`)).toBe(1);
+
+    const other = redisBudgetBackend({ url: own.url, keyPrefix: prefix });
+    cleanups.push(() => other.close());
+    const otherBudget = other.open('glm', { limit: 2 });
+    const second = await otherBudget.acquire();
+    let thirdGranted = false;
+    const third = otherBudget.acquire().then((lease) => {
+      thirdGranted = true;
+      return lease;
+    });
+    await sleep(150);
+    expect(thirdGranted).toBe(false);
+    offline.release();
+    (await third).release();
+    second.release();
+  });
+
+  it('redisBackends() gives routes with budget.backend redis one backend per URL, healthy once connected', async () => {
+    const prefix = freshPrefix();
+    const url = `${REDIS_URL}?keyPrefix=${encodeURIComponent(prefix)}`;
+    const backends = redisBackends();
+    cleanups.push(() => backends.redis.closeAll());
+    const config = {
+      providers: {
+        glm: {
+          use: 'zhipu',
+          endpoint: 'http://127.0.0.1:9/api/paas/v4',
+          apiKey: 'sk-route-config-test-0001',
+          maxConcurrency: 2,
+          budget: { backend: 'redis', url },
+        },
+      },
+      routes: { main: { provider: 'glm', model: 'glm-4.6' } },
+    };
+    const router = createRouter({ config, providers: [zhipu], budgetBackends: backends });
+    cleanups.push(() => router.close());
+    const second = createRouter({ config, providers: [zhipu], budgetBackends: backends });
+    cleanups.push(() => second.close());
+
+    const budget = router.budgets.get(router.route().budgetKey, { limit: 2 });
+    expect(budget.backend).toBe('redis');
+    expect(second.budgets.get(router.route().budgetKey, { limit: 2 })).toBe(budget);
+    expect(backends.redis.backends()).toHaveLength(1);
+    const backend = backends.redis.backends()[0]!;
+    await backend.ready();
+    (await budget.acquire()).release();
+    expect(backend.health()).toEqual({ backend: 'redis', state: 'ok', url: REDIS_URL });
+    expect(budget.health).toMatchObject({ state: 'ok' });
   });
 
   it('attachBudget() with SLUICE_BUDGET=redis://... returns a registry on Redis', async () => {
