@@ -1,6 +1,8 @@
 // The session tree over a real router streaming from the simulator: in this thread, in worker
 // threads and in child processes. Code run in workers and children loads the built dist (run
 // `npx tsup` in core, provider-zhipu, simulator and fleet-adapter first; nx does so in CI).
+import { spawn } from 'node:child_process';
+
 import { createBudgetRegistry, createRouter, SluiceError } from '@sluice/core';
 import type { ChatRequest, Router, SluiceEvent } from '@sluice/core';
 import { provider as zhipu } from '@sluice/provider-zhipu';
@@ -362,6 +364,29 @@ describe('workers and processes', { timeout: 90_000 }, () => {
     for (const child of children) expect(child.session.stats().leases).toBe(3);
     const exits = await Promise.all(children.map((c) => c.exited));
     expect(exits.map((exit) => exit.code)).toEqual([0, 0, 0]);
+  });
+
+  it('a process the fleet did not start attaches through the broker and shares the budget', async () => {
+    const { fleet, sim, config } = await setUp(2);
+    const broker = await fleet.serveBroker({ advertise: false });
+    const outsider = spawn(
+      process.execPath,
+      [BUDGET_CLIENT, JSON.stringify({ action: 'chat', config, requests: 4, concurrency: 4 })],
+      { env: { ...process.env, ...broker.env }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    cleanups.push(() => outsider.kill('SIGKILL'));
+    let stdout = '';
+    outsider.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const finished = new Promise((resolve) => outsider.stdout.once('end', resolve));
+
+    // Start the parent's requests once the outsider is connected, so the two overlap.
+    await until(() => broker.connections.size === 1, 30_000);
+    const parentCompleted = await runChats(fleet.root, 4);
+    await finished;
+
+    expect(parentCompleted).toBe(4);
+    expect(JSON.parse(stdout.trim())).toMatchObject({ type: 'done', completed: 4, failures: [] });
+    expect(sim.stats()).toMatchObject({ completed: 8, peakInFlight: 2, rejected: 0 });
   });
 
   it('puts the parent ahead of queued worker requests: workers queue at their session priority', async () => {
