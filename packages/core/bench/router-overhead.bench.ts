@@ -52,19 +52,21 @@ async function startServer(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
-const REQUEST_BODY = JSON.stringify({
-  model: 'glm-4.5',
-  messages: [{ role: 'user', content: 'hi' }],
-  stream: true,
-  stream_options: { include_usage: true },
-});
+/** The request body, stringified per request as any client does. */
+const requestBody = () =>
+  JSON.stringify({
+    model: 'glm-4.5',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
 
 /** The baseline: what a hand-written client does, with the same keep-alive pool. */
 async function rawRequest(url: string, dispatcher: Agent): Promise<string> {
   const response = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key-0123456789' },
-    body: REQUEST_BODY,
+    body: requestBody(),
     dispatcher,
   } as RequestInit);
   let text = '';
@@ -89,7 +91,7 @@ async function decodedRequest(url: string, dispatcher: Agent): Promise<string> {
   const response = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key-0123456789' },
-    body: REQUEST_BODY,
+    body: requestBody(),
     dispatcher,
   } as RequestInit);
   let text = '';

@@ -33,11 +33,11 @@ const REQUEST_PREFIX = Math.random().toString(36).slice(2, 8);
  * Creates a router over a route config: `router.chat()` streams one answer through the pipeline,
  * `router.fetch()` gives SDKs a budgeted fetch.
  *
- * The pipeline, outermost first: telemetry, `options.middleware`, fallback, retry, budget,
- * adaptive limit (routes with `adaptive` only), deadlines, transport. Retry sits outside the
- * budget so each attempt takes its own lease and a backoff sleep holds none; the deadlines sit
- * inside it so the headers deadline counts from the moment the request is sent, never from when
- * it was queued.
+ * The pipeline, outermost first: telemetry (skipped while nobody subscribes),
+ * `options.middleware`, fallback, retry, budget, adaptive limit (routes with `adaptive` only),
+ * deadlines, transport. Retry sits outside the budget so each attempt takes its own lease and a
+ * backoff sleep holds none; the deadlines sit inside it so the headers deadline counts from the
+ * moment the request is sent, never from when it was queued.
  *
  * Budgets come from `options.budgets` (default: the process-wide registry), one per route budget
  * key, so routers for the same provider and credential share it; a provider instance whose config
@@ -88,7 +88,7 @@ export function createRouter(options: RouterOptions): Router {
 
   const pipeline: Next = composeMiddleware(
     [
-      createTelemetryMiddleware(),
+      createTelemetryMiddleware({ observed: () => listeners.size > 0 }),
       ...(options.middleware ?? []),
       createFallbackMiddleware({ resolveRoute: (name) => config.route(name) }),
       createRetryMiddleware({ budgets }),

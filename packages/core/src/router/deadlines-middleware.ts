@@ -26,9 +26,7 @@ type DeadlinePhase = Extract<RequestPhase, 'headers' | 'first-token' | 'stream' 
 export function createDeadlinesMiddleware(): Middleware {
   return async function deadlines(context, next) {
     const attempt = new AttemptDeadlines(context);
-    const attemptContext: RequestContext = Object.create(context, {
-      signal: { value: attempt.signal, enumerable: true },
-    });
+    const attemptContext = withSignal(context, attempt.signal);
 
     let response: ModelResponse;
     try {
@@ -48,6 +46,24 @@ export function createDeadlinesMiddleware(): Middleware {
         attempt.cancelOnce(response, reason);
       },
     };
+  };
+}
+
+/**
+ * The attempt's view of the context with its own signal. A plain object literal: it reads the
+ * context's fields once, which is far cheaper per request than `Object.create` with descriptors.
+ */
+function withSignal(context: RequestContext, signal: AbortSignal): RequestContext {
+  return {
+    requestId: context.requestId,
+    request: context.request,
+    route: context.route,
+    session: context.session,
+    priority: context.priority,
+    signal,
+    attempt: context.attempt,
+    emit: context.emit,
+    state: context.state,
   };
 }
 

@@ -3,7 +3,10 @@ export { createRouter } from './create-router.js';
 export { routeBudgetRegistry, type BudgetBackendProvider } from './route-budgets.js';
 export { createChatStream, type ChatStreamOptions } from './create-chat-stream.js';
 export { createRouterFetch, type RouterFetchTarget } from './create-router-fetch.js';
-export { createTelemetryMiddleware } from './telemetry-middleware.js';
+export {
+  createTelemetryMiddleware,
+  type TelemetryMiddlewareOptions,
+} from './telemetry-middleware.js';
 export { createFallbackMiddleware, type FallbackMiddlewareOptions } from './fallback-middleware.js';
 export {
   RETRY_PRIORITY_BOOST,

@@ -8,6 +8,15 @@ import { attemptsOf, waitedOf } from './request-state.js';
 
 type RequestEnd = Extract<SluiceEvent, { type: 'request-end' }>;
 
+/** Options of {@link createTelemetryMiddleware}. */
+export interface TelemetryMiddlewareOptions {
+  /**
+   * Whether anyone listens, asked once per request; when it says no, the request runs without
+   * this layer at all (telemetry costs nothing unobserved). Default: always observed.
+   */
+  observed?: () => boolean;
+}
+
 /**
  * The outermost middleware: publishes `request-start`, `first-token` (time from the call, queueing
  * included, to the first content, reasoning or tool-call delta) and one `request-end` per request
@@ -15,8 +24,11 @@ type RequestEnd = Extract<SluiceEvent, { type: 'request-end' }>;
  * aborted), duration, lease wait, TTFT, finish reason, usage and an error summary. Events carry
  * no secrets: the error summary is the SluiceError's redacted message and fields.
  */
-export function createTelemetryMiddleware(): Middleware {
+export function createTelemetryMiddleware(options: TelemetryMiddlewareOptions = {}): Middleware {
+  const observed = options.observed;
+
   return async function telemetry(context, next) {
+    if (observed && !observed()) return next(context);
     const startedAt = performance.now();
     context.emit({ ...eventBase(context), type: 'request-start', attempt: context.attempt });
 

@@ -11,7 +11,6 @@ import { eventBase } from '../router/event-base.js';
 import { buildChatRequestBody } from './build-chat-request-body.js';
 import type { Transport } from './create-transport.js';
 import { attachClassification } from './error-classification.js';
-import { linkAbortSignal } from './link-abort-signal.js';
 import { normalizeTransportError } from './normalize-transport-error.js';
 import { parseRetryAfter } from './parse-retry-after.js';
 
@@ -35,16 +34,18 @@ const ERROR_TEXT_LIMIT = 500;
  * Every failure is a SluiceError: HTTP errors carry `status`, `providerCode` and `retryAfterMs`
  * (from `retry-after-ms` / `Retry-After` when the classifier gave none); socket failures go
  * through {@link normalizeTransportError}. The API key and the credential derived from it are
- * redacted from every message. `cancel()` and ending the body abort the fetch, so the socket is
- * closed and the caller's signal loses the listener this attempt added.
+ * redacted from every message. `cancel()` and leaving the body early cancel its reader, which
+ * closes the socket; a body read to its end keeps the socket for keep-alive.
  */
 export function createTransportHandler(options: TransportHandlerOptions): Next {
   return async function transport(context) {
     const route = context.route;
     const credential = credentialOf(route);
     const secrets = [route.apiKey, credential];
-    const controller = new AbortController();
-    const unlink = linkAbortSignal(context.signal, controller);
+    // The fetch takes the attempt's own signal: the deadlines middleware gives each attempt one,
+    // so no listener lands on a caller's long-lived signal. After the headers, cancelling the
+    // body's reader is what closes the socket.
+    const signal = context.signal;
     const sentAt = performance.now();
 
     let response: Response;
@@ -53,11 +54,10 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
         method: 'POST',
         headers: requestHeaders(route, credential, context.request.stream !== false),
         body: JSON.stringify(buildChatRequestBody(context.request, route)),
-        signal: controller.signal,
+        signal,
       });
     } catch (error) {
-      unlink();
-      throw normalizeTransportError(abortReasonOr(controller.signal, error), {
+      throw normalizeTransportError(abortReasonOr(signal, error), {
         phase: 'headers',
         route: route.name,
         providerId: route.provider.id,
@@ -74,32 +74,26 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     });
 
     if (!response.ok) {
-      try {
-        throw await httpError(context, response, secrets);
-      } finally {
-        unlink();
-        controller.abort();
-      }
+      throw await httpError(context, response, secrets);
     }
 
     // The body is read through a reader owned here, so `cancel()` reaches the body even when the
     // fetch implementation does not tie its signal to a body already handed out (msw does not).
     const reader = response.body?.getReader();
-    let ended = false;
-    // `complete`: the body was read to its end (or [DONE]); nothing to abort, and aborting would
-    // cost a DOMException and, worse, the keep-alive socket.
+    const state: BodyState = { ended: false, cancelled: undefined };
+    // `complete`: the body was read to its end (or [DONE]); cancelling it then would cost the
+    // keep-alive socket.
     const end = (reason?: unknown, complete = false) => {
-      if (ended) return;
-      ended = true;
-      unlink();
+      if (state.ended) return;
+      state.ended = true;
       if (complete) return;
-      controller.abort(reason);
+      state.cancelled = cancelledError(context, reason);
       reader?.cancel(reason).catch(ignore);
     };
     return {
       status: response.status,
       headers: response.headers,
-      events: streamEvents(context, response, reader, controller.signal, secrets, end),
+      events: streamEvents(context, response, reader, signal, secrets, end, state),
       cancel: end,
     } satisfies ModelResponse;
   };
@@ -156,6 +150,7 @@ function streamEvents(
   signal: AbortSignal,
   secrets: Array<string | undefined>,
   end: (reason?: unknown, complete?: boolean) => void,
+  state: BodyState,
 ): AsyncIterableIterator<ChatEvent> {
   const route = context.route;
   const metadata: { id?: string | undefined; model?: string | undefined } = {};
@@ -192,7 +187,10 @@ function streamEvents(
       attempt: context.attempt,
       route: route.name,
     }),
+    // Once cancelled, whatever the cut body gives (an end, a truncation) is the cancellation.
+    cancelled: () => state.cancelled,
     normalize: (error) =>
+      state.cancelled ??
       normalizeTransportError(abortReasonOr(signal, error), {
         phase: 'stream',
         route: route.name,
@@ -207,9 +205,28 @@ async function* emptyEvents(): AsyncGenerator<ChatEvent> {}
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/** Whether the body has ended, and the error of a cancel that ended it early. */
+interface BodyState {
+  ended: boolean;
+  cancelled: SluiceError | undefined;
+}
+
+function cancelledError(context: RequestContext, reason: unknown): SluiceError {
+  if (SluiceError.isInstance(reason)) return reason;
+  return new SluiceError({
+    kind: 'aborted',
+    phase: 'stream',
+    message: `The response of route "${context.route.name}" was cancelled before its end.`,
+    route: context.route.name,
+    providerId: context.route.provider.id,
+    cause: reason,
+  });
+}
+
 interface TransportEventHooks {
   /** The `start` event, built when the first event arrives. */
   start: () => ChatEvent;
+  cancelled: () => SluiceError | undefined;
   normalize: (error: unknown) => unknown;
   end: (reason?: unknown, complete?: boolean) => void;
 }
@@ -256,6 +273,11 @@ class TransportEvents implements AsyncIterableIterator<ChatEvent> {
 
   readonly #onStep = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
     if (this.#ended) return DONE;
+    const cancelled = this.#hooks.cancelled();
+    if (cancelled) {
+      this.#ended = true;
+      throw cancelled;
+    }
     if (step.done) {
       this.#ended = true;
       this.#hooks.end(undefined, true);
