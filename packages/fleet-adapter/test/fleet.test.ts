@@ -413,6 +413,36 @@ describe('workers and processes', { timeout: 90_000 }, () => {
     expect(worker.session.stats().leaseWait.maxMs).toBeGreaterThan(0);
   });
 
+  it('serves 3 queued workers round-robin behind the parent: none falls a round behind', async () => {
+    const { fleet, config, budget } = await setUp(1);
+    const grants: Array<string | undefined> = [];
+    budget.on('acquired', (event) => grants.push(event.session));
+    const blocker = await budget.acquire();
+    const workers = [1, 2, 3].map((n) =>
+      fleet.spawnWorker(BUDGET_CLIENT, {
+        name: `w${n}`,
+        workerData: { action: 'chat', config, requests: 2, concurrency: 2 },
+      }),
+    );
+    cleanups.push(() => Promise.all(workers.map((w) => w.worker.terminate())));
+    await until(() => budget.pending === 6, 30_000);
+
+    const parent = fleet.root.chat(hello).text();
+    await until(() => budget.pending === 7);
+    blocker.release();
+    await parent;
+    await Promise.all(workers.map((w) => nextReport(w.worker, 'done', 30_000)));
+
+    const order = grants.slice(1);
+    expect(order[0]).toBe('root');
+    const counts = new Map(workers.map((w) => [w.session.id, 0]));
+    for (const session of order.slice(1)) {
+      counts.set(String(session), (counts.get(String(session)) ?? 0) + 1);
+      expect(Math.max(...counts.values()) - Math.min(...counts.values())).toBeLessThanOrEqual(1);
+    }
+    expect([...counts.values()]).toEqual([2, 2, 2]);
+  });
+
   it('session.cancel() reaches a worker: its queued acquire is withdrawn and its stream aborted', async () => {
     const { fleet, config, budget } = await setUp(1, { thinkingPauseMs: 30_000 });
     const worker = fleet.spawnWorker(BUDGET_CLIENT, {
