@@ -156,8 +156,9 @@ describe.skipIf(NO_REDIS)('redis budget across processes', () => {
     const leases = await Promise.all([budget.acquire(), budget.acquire()]);
     const recoveredMs = Date.now() - killedAt;
 
-    // The TTL is 1000 ms from the holder's last heartbeat, which was at most a third of it ago.
-    expect(recoveredMs).toBeLessThan(1_000 + 300);
+    // The leases expire 1000 ms after the holder's last heartbeat, which came before the kill;
+    // the margin is for a busy machine (connecting, scheduling), not for the TTL.
+    expect(recoveredMs).toBeLessThan(1_000 + 500);
     expect(budget.active).toBe(2);
     for (const lease of leases) lease.release();
   });
