@@ -67,7 +67,11 @@ function withSignal(context: RequestContext, signal: AbortSignal): RequestContex
   };
 }
 
-/** The timers of one attempt. One idle timer is re-armed lazily, not reset on every event. */
+/**
+ * The deadlines of one attempt, kept as instants and served by ONE timer armed for the earliest.
+ * Events only move `lastEventAt`; the timer re-reads the deadlines when it fires and re-arms for
+ * the next one, so a stream of any length costs a handful of timers, not one per event.
+ */
 class AttemptDeadlines {
   fired: SluiceError | undefined;
   readonly signal: AbortSignal;
@@ -75,21 +79,22 @@ class AttemptDeadlines {
   readonly #timeouts: TimeoutsMs;
   readonly #controller = new AbortController();
   readonly #unlink: () => void;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #onFire: ((error: SluiceError) => void) | undefined;
+  readonly #sentAt = Date.now();
+  #headersAt: number | undefined;
   #lastEventAt = 0;
   #sawToken = false;
   #cancelled = false;
-  #firstTokenTimer: ReturnType<typeof setTimeout> | undefined;
-  #headersTimer: ReturnType<typeof setTimeout> | undefined;
+  #disposed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedAt = Number.POSITIVE_INFINITY;
+  #onFire: ((error: SluiceError) => void) | undefined;
 
   constructor(context: RequestContext) {
     this.#context = context;
     this.#timeouts = context.route.timeouts;
     this.signal = this.#controller.signal;
     this.#unlink = linkAbortSignal(context.signal, this.#controller);
-    this.#headersTimer = this.#arm(this.#timeouts.headersMs, 'headers');
-    this.#arm(this.#timeouts.totalMs, 'total');
+    this.#schedule();
   }
 
   /** Resolves with the response, or rejects at once when a deadline fires first. */
@@ -105,11 +110,10 @@ class AttemptDeadlines {
   }
 
   onHeaders(response: ModelResponse): void {
-    this.#clear(this.#headersTimer);
     this.#onFire = (error) => this.cancelOnce(response, error);
-    this.#lastEventAt = Date.now();
-    if (this.#timeouts.idleMs > 0) this.#armIdle(this.#timeouts.idleMs);
-    this.#firstTokenTimer = this.#arm(this.#timeouts.firstTokenMs, 'first-token');
+    this.#headersAt = Date.now();
+    this.#lastEventAt = this.#headersAt;
+    this.#schedule();
   }
 
   /**
@@ -124,10 +128,7 @@ class AttemptDeadlines {
       onEvent: (event) => {
         if (this.fired) throw this.fired;
         this.#lastEventAt = Date.now();
-        if (!this.#sawToken && isTokenEvent(event)) {
-          this.#sawToken = true;
-          this.#clear(this.#firstTokenTimer);
-        }
+        if (!this.#sawToken && isTokenEvent(event)) this.#sawToken = true;
       },
       onDone: () => {
         if (this.fired) throw this.fired;
@@ -148,38 +149,55 @@ class AttemptDeadlines {
   }
 
   dispose(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#disposed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#unlink();
   }
 
-  #arm(delayMs: number, phase: DeadlinePhase): ReturnType<typeof setTimeout> | undefined {
-    if (!(delayMs > 0)) return undefined;
-    const timer = setTimeout(() => this.#fire(phase, delayMs), delayMs);
-    this.#timers.add(timer);
-    return timer;
+  /** The earliest deadline still pending, as an instant, with its phase. */
+  #next(): { atMs: number; phase: DeadlinePhase } | undefined {
+    const timeouts = this.#timeouts;
+    let next: { atMs: number; phase: DeadlinePhase } | undefined;
+    const consider = (atMs: number, phase: DeadlinePhase) => {
+      if (next === undefined || atMs < next.atMs) next = { atMs, phase };
+    };
+
+    if (timeouts.totalMs > 0) consider(this.#sentAt + timeouts.totalMs, 'total');
+    if (this.#headersAt === undefined) {
+      if (timeouts.headersMs > 0) consider(this.#sentAt + timeouts.headersMs, 'headers');
+      return next;
+    }
+    if (!this.#sawToken && timeouts.firstTokenMs > 0) {
+      consider(this.#headersAt + timeouts.firstTokenMs, 'first-token');
+    }
+    if (timeouts.idleMs > 0) consider(this.#lastEventAt + timeouts.idleMs, 'stream');
+    return next;
   }
 
-  #armIdle(delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      const silentMs = Date.now() - this.#lastEventAt;
-      const idleMs = this.#timeouts.idleMs;
-      if (silentMs >= idleMs) this.#fire('stream', idleMs);
-      else this.#armIdle(idleMs - silentMs);
-    }, delayMs);
-    this.#timers.add(timer);
+  /** Arms the one timer for the earliest deadline, unless it is already armed for that or sooner. */
+  #schedule(): void {
+    if (this.#disposed || this.fired) return;
+    const next = this.#next();
+    if (next === undefined || next.atMs >= this.#armedAt) return;
+
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedAt = next.atMs;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, next.atMs - Date.now()));
   }
 
-  #clear(timer: ReturnType<typeof setTimeout> | undefined): void {
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#timers.delete(timer);
-  }
+  readonly #onTimer = () => {
+    this.#timer = undefined;
+    this.#armedAt = Number.POSITIVE_INFINITY;
+    const next = this.#next();
+    if (next === undefined) return;
+    if (Date.now() >= next.atMs) this.#fire(next.phase);
+    else this.#schedule();
+  };
 
-  #fire(phase: DeadlinePhase, limitMs: number): void {
+  #fire(phase: DeadlinePhase): void {
     if (this.fired) return;
-    this.fired = timeoutError(this.#context, phase, limitMs);
+    this.fired = timeoutError(this.#context, phase, this.#timeouts[SETTING[phase]]);
     this.dispose();
     this.#controller.abort(this.fired);
     this.#onFire?.(this.fired);
