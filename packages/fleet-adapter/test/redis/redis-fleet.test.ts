@@ -163,6 +163,39 @@ describe.skipIf(NO_REDIS)('redis budget across processes', () => {
     for (const lease of leases) lease.release();
   });
 
+  it('kill -9 of a process waiting in line: its place expires within the TTL, the next in line is served', async () => {
+    const prefix = freshPrefix();
+    const url = budgetUrl(REDIS_URL!, prefix);
+    const backend = redisBudgetBackend({ url: REDIS_URL!, keyPrefix: prefix, leaseTtlMs: 1_000 });
+    cleanups.push(() => backend.close());
+    const budget = backend.open('glm', { limit: 1 });
+    const held = await budget.acquire();
+    const look = inspector();
+    cleanups.push(() => look.quit());
+    const inLine = async (count: number) => {
+      for (let tries = 0; (await look.zcard(`${prefix}glm:waiters`)) !== count; tries++) {
+        if (tries > 2_000) throw new Error(`the line never had ${count} waiters`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+
+    const waiter = start({ action: 'wait', key: 'glm', limit: 1 }, { SLUICE_BUDGET: url });
+    await inLine(1);
+    const behind = budget.acquire();
+    await inLine(2);
+    const killedAt = Date.now();
+    waiter.kill('SIGKILL');
+    await exited(waiter);
+    held.release();
+    (await behind).release();
+    const servedMs = Date.now() - killedAt;
+
+    // FIFO held: the dead waiter kept its place (so `behind` waited) until its entry expired.
+    expect(servedMs).toBeGreaterThan(300);
+    expect(servedMs).toBeLessThan(1_000 + 500);
+    expect(await look.zcard(`${prefix}glm:waiters`)).toBe(0);
+  });
+
   it('Redis restarts mid-run: no over-admission after the reconnect, and the run completes', async () => {
     const redis: OwnRedis = await ownRedis();
     await redis.start();
