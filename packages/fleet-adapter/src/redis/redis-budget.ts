@@ -171,11 +171,18 @@ export class RedisBudgetImpl implements RedisBudget {
           state: 'ok',
           detail: `${where}: ${this.clusterActive} leases held and ${this.clusterWaiting} waiting across processes.`,
         };
-      case 'down':
       case 'closed':
-        return this.link.onUnavailable === 'local-cap-1' && this.link.state === 'down'
-          ? { state: 'degraded', detail: `${where} is unreachable${why}; running on a local cap of 1.` }
-          : { state: 'down', detail: `${where} is unreachable${why}; acquires fail with budget-unavailable.` }; // prettier-ignore
+        return { state: 'down', detail: `The backend for ${where} was closed.` };
+      case 'down': {
+        if (this.link.onUnavailable === 'local-cap-1') {
+          return {
+            state: 'degraded',
+            detail: `${where} is unreachable${why}; running on a local cap of 1.`,
+          };
+        }
+        const detail = `${where} is unreachable${why}; acquires fail with budget-unavailable.`;
+        return { state: 'down', detail };
+      }
       default:
         return { state: 'degraded', detail: `Connecting to ${where}${why}; new leases wait.` };
     }
