@@ -4,6 +4,7 @@ import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { classificationOf } from '../transport/error-classification.js';
+import { linkAbortSignal } from '../transport/link-abort-signal.js';
 import { abortableSleep } from './abortable-sleep.js';
 import { computeRetryDelay } from './compute-retry-delay.js';
 import { eventBase, isOutputEvent } from './event-base.js';
@@ -74,7 +75,9 @@ class RetryRun {
   readonly #next: Next;
   readonly #budgets: BudgetRegistry | undefined;
   readonly #random: () => number;
-  readonly #sleepController = new AbortController();
+  /** The backoff sleep in progress, if any: `cancel()` ends it. Made per sleep, not per request. */
+  #sleeping: AbortController | undefined;
+  #cancelReason: unknown;
   #current: ModelResponse | undefined;
   #cancelled = false;
 
@@ -124,7 +127,8 @@ class RetryRun {
 
   cancel(reason: unknown): void {
     this.#cancelled = true;
-    this.#sleepController.abort(reason);
+    this.#cancelReason = reason;
+    this.#sleeping?.abort(reason);
     this.#current?.cancel(reason);
   }
 
@@ -176,17 +180,14 @@ class RetryRun {
   /** One signal for the sleep: the caller's abort or this run's cancel, unlinked afterwards. */
   #sleepSignal(): { signal: AbortSignal; dispose: () => void } {
     const controller = new AbortController();
-    const onAbort = () => controller.abort();
-    const caller = this.#context.signal;
-    const own = this.#sleepController.signal;
-    if (caller.aborted || own.aborted) controller.abort();
-    caller.addEventListener('abort', onAbort, { once: true });
-    own.addEventListener('abort', onAbort, { once: true });
+    this.#sleeping = controller;
+    if (this.#cancelled) controller.abort(this.#cancelReason);
+    const unlink = linkAbortSignal(this.#context.signal, controller);
     return {
       signal: controller.signal,
       dispose: () => {
-        caller.removeEventListener('abort', onAbort);
-        own.removeEventListener('abort', onAbort);
+        this.#sleeping = undefined;
+        unlink();
       },
     };
   }
@@ -208,9 +209,7 @@ class RetryRun {
 
   #abortError(): SluiceError {
     const context = this.#context;
-    const reason = context.signal.aborted
-      ? context.signal.reason
-      : this.#sleepController.signal.reason;
+    const reason = context.signal.aborted ? context.signal.reason : this.#cancelReason;
     if (SluiceError.isInstance(reason)) return reason;
     return new SluiceError({
       kind: 'aborted',
