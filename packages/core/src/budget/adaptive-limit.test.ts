@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { adaptiveLimitFor, adaptiveLimitOf, createAdaptiveLimit } from './adaptive-limit.js';
+import {
+  PROBE_SLOWDOWN,
+  adaptiveLimitFor,
+  adaptiveLimitOf,
+  createAdaptiveLimit,
+} from './adaptive-limit.js';
 import { createLeaseBudget } from './lease-budget.js';
 import type { Budget, Lease } from './types.js';
 
@@ -64,6 +69,7 @@ describe('createAdaptiveLimit', () => {
     const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
     const leases = await fill(budget);
     const early = [limit.begin(), limit.begin()];
+    for (const ticket of early) limit.headers(ticket);
     for (const lease of leases) lease.release();
     await cleanStreams(budget, limit, 2);
     expect(budget.limit).toBe(3);
@@ -76,6 +82,58 @@ describe('createAdaptiveLimit', () => {
     expect(budget.limit).toBe(4);
   });
 
+  it('waits to grow while a request sent earlier still has no headers (a likely stall)', async () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 3 });
+    const limit = createAdaptiveLimit({ budget, min: 1, max: 10, increaseAfter: 2 });
+    const leases = await fill(budget);
+    const stalled = limit.begin();
+    for (const lease of leases) lease.release();
+
+    // Clean streams sent after the stalled one finish first: no growth while it is unanswered.
+    await cleanStreams(budget, limit, 4);
+    expect(budget.limit).toBe(3);
+
+    // Its headers come after all (a slow answer, not a stall): the next clean stream grows.
+    limit.headers(stalled);
+    await cleanStreams(budget, limit, 1);
+    expect(budget.limit).toBe(4);
+  });
+
+  it('a stall that ends in its headers timeout decreases; the streams that outran it never grew the limit', async () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 4 });
+    const limit = createAdaptiveLimit({ budget, min: 1, max: 10, increaseAfter: 1 });
+    const leases = await fill(budget);
+    const stalled = limit.begin();
+    for (const lease of leases) lease.release();
+    await cleanStreams(budget, limit, 3);
+    expect(limit.loss(stalled, { reason: 'headers timeout from glm' })).toMatchObject({
+      previous: 4,
+      limit: 2,
+    });
+    expect(limit.history().map((change) => change.direction)).toEqual(['decrease']);
+  });
+
+  it('probes the limit of the last loss more slowly, then grows at the normal pace again', async () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 4 });
+    const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
+    limit.loss(limit.begin(), rateLimit);
+    expect(budget.limit).toBe(2);
+
+    // Below the loss limit (4): normal pace, 2 clean streams at 2.
+    await cleanStreams(budget, limit, 2);
+    expect(budget.limit).toBe(3);
+
+    // The step back to 4 needs PROBE_SLOWDOWN x 3 clean streams.
+    await cleanStreams(budget, limit, 3 * PROBE_SLOWDOWN - 1);
+    expect(budget.limit).toBe(3);
+    await cleanStreams(budget, limit, 1);
+    expect(budget.limit).toBe(4);
+
+    // 4 held: the next step is at the normal pace.
+    await cleanStreams(budget, limit, 4);
+    expect(budget.limit).toBe(5);
+  });
+
   it('halves (floored) on a 1302 rate limit and names the signal', () => {
     const budget = createLeaseBudget({ key: 'glm', limit: 7 });
     const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
@@ -83,6 +141,30 @@ describe('createAdaptiveLimit', () => {
     expect(change).toMatchObject({ limit: 3, previous: 7, direction: 'decrease' });
     expect(budget.limit).toBe(3);
     expect(limit.lastReason).toBe('1302 rate limit from glm');
+  });
+
+  it('halves no lower than the streams being served right now, and always lowers by one', () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 5 });
+    const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
+    const served = [limit.begin(), limit.begin(), limit.begin()];
+    for (const ticket of served) limit.headers(ticket);
+    const stalled = limit.begin();
+
+    // Half of 5 is 2, but the provider is serving 3 of ours while refusing the fourth.
+    expect(limit.loss(stalled, { reason: 'headers timeout from glm' })).toMatchObject({
+      previous: 5,
+      limit: 3,
+    });
+
+    // Streams above a lowered limit (held leases run on) still lower it by one, not raise it.
+    const more = [limit.begin(), limit.begin()];
+    for (const ticket of more) limit.headers(ticket);
+    expect(limit.loss(limit.begin(), rateLimit)).toMatchObject({ previous: 3, limit: 2 });
+
+    // Ended streams are no longer served.
+    for (const ticket of [...served, ...more]) limit.success(ticket);
+    budget.resize(6);
+    expect(limit.loss(limit.begin(), rateLimit)).toMatchObject({ previous: 6, limit: 3 });
   });
 
   it('never goes below min, however many episodes', () => {
@@ -172,7 +254,7 @@ describe('createAdaptiveLimit', () => {
     expect(budget.limit).toBe(3);
   });
 
-  it('keeps a bounded history and tells listeners', () => {
+  it('keeps a bounded history and tells listeners', async () => {
     const budget = createLeaseBudget({ key: 'glm', limit: 2 });
     const limit = createAdaptiveLimit({
       budget,
@@ -183,7 +265,7 @@ describe('createAdaptiveLimit', () => {
     });
     const heard: number[] = [];
     const off = limit.onChange((change) => heard.push(change.limit));
-    for (let i = 0; i < 5; i += 1) limit.success({ ...limit.begin(), saturated: true });
+    await cleanStreams(budget, limit, 5);
     off();
     limit.loss(limit.begin(), rateLimit);
     expect(heard).toEqual([3, 4, 5, 6, 7]);

@@ -55,6 +55,8 @@ export interface AdaptiveTicket {
   readonly changes: number;
   /** Whether the request was sent while the budget was full (or had waiters). */
   readonly saturated: boolean;
+  /** Send order, to tell which of two requests went first. */
+  readonly seq: number;
 }
 
 /** The controller of one budget's adaptive limit. */
@@ -67,8 +69,15 @@ export interface AdaptiveLimit {
   };
   /** The reason of the last change, or undefined before the first one. */
   readonly lastReason: string | undefined;
-  /** Call when a request was granted its lease and is about to be sent. */
+  /**
+   * Call when a request was granted its lease and is about to be sent. Every ticket must end in
+   * `success`, `loss` or `settle`; `headers` in between marks it as served.
+   */
   begin(): AdaptiveTicket;
+  /** The request's response headers arrived (it is being served). */
+  headers(ticket: AdaptiveTicket): void;
+  /** The request ended in a way that says nothing about capacity (bad request, cancelled). */
+  settle(ticket: AdaptiveTicket): void;
   /** The request's stream ended cleanly. Returns the change it caused, if any. */
   success(ticket: AdaptiveTicket): LimitChange | undefined;
   /** The request met an overload signal. Returns the change it caused, if any. */
@@ -80,12 +89,21 @@ export interface AdaptiveLimit {
 }
 
 const DEFAULT_DECREASE_FACTOR = 0.5;
+
+/**
+ * How many times more clean streams the step back to the last loss limit needs. Measured on the
+ * fan-out bench (ceiling 3, then 1): with 1 the limit probed the failing level every ~3 s at
+ * ceiling 1 and one request stalled three times and failed; with 4 no request failed.
+ */
+export const PROBE_SLOWDOWN = 4;
 const DEFAULT_HISTORY_LIMIT = 500;
 
 /**
  * Creates an AIMD controller for one budget: the limit grows by one after a run of clean streams
  * and is multiplied by `decreaseFactor` (floored, never below `min`) on an overload signal, so it
- * settles near the concurrency the provider really serves instead of the one it advertises.
+ * settles near the concurrency the provider really serves instead of the one it advertises. The
+ * decrease stops at the number of this budget's streams the provider is serving at that moment
+ * (headers received, body not ended), and always lowers the limit by at least one.
  *
  * Only loss signals count (429 / rate-limit codes, overloaded codes, headers timeouts), never raw
  * latency: how long a stream takes depends on how much the model writes.
@@ -96,6 +114,18 @@ const DEFAULT_HISTORY_LIMIT = 500;
  *   otherwise cut the limit four times).
  * - An increase needs `increaseAfter` clean streams that were sent at the current limit while the
  *   budget was full; a budget that is never full has not shown it could use more.
+ * - An increase waits while a request sent BEFORE the clean stream that would trigger it still has
+ *   no response headers. This compares order, not time: when a later request has been served to
+ *   its end and an earlier one has not even been answered, the provider is most likely holding the
+ *   earlier one (GLM's stall), and its loss signal only arrives with the headers deadline. Growing
+ *   meanwhile would overshoot further, and the extra stalled requests would hold leases inside
+ *   the lowered limit after the decrease.
+ * - Growth back to the limit where the last loss happened is slower: the step that reaches it
+ *   needs {@link PROBE_SLOWDOWN} times as many clean streams. Below it, the limit recovers at the
+ *   normal pace; at it, every probe that fails costs one stalled request (a headers deadline for
+ *   one session), so the probes there come less often. Once a clean stream at that limit shows it
+ *   holds, the mark is forgotten, and a provider that raised its ceiling is found at the normal
+ *   pace.
  * - Held leases are never revoked: `resize` only stops new grants, so `active` may stay above a
  *   lowered limit until those streams end.
  * - The limit is read from the budget at each decision, so with a shared backend (IPC, socket,
@@ -119,6 +149,12 @@ class AimdLimit implements AdaptiveLimit {
   #decreases = 0;
   #changes = 0;
   #cleanStreams = 0;
+  /** The limit in effect at the last decrease, until a probe past it succeeds. */
+  #lossLimit: number | undefined = undefined;
+  #seq = 0;
+  readonly #awaitingHeaders = new Set<AdaptiveTicket>();
+  /** Requests whose headers arrived and whose body has not ended: what the provider serves now. */
+  readonly #served = new Set<AdaptiveTicket>();
   #history: LimitChange[] = [];
   #listeners: ((change: LimitChange) => void)[] = [];
 
@@ -141,21 +177,36 @@ class AimdLimit implements AdaptiveLimit {
 
   begin(): AdaptiveTicket {
     const budget = this.budget;
-    return {
+    const ticket = {
       decreases: this.#decreases,
       changes: this.#changes,
       saturated: budget.pending > 0 || budget.active >= budget.limit,
+      seq: ++this.#seq,
     };
+    this.#awaitingHeaders.add(ticket);
+    return ticket;
+  }
+
+  headers(ticket: AdaptiveTicket): void {
+    if (this.#awaitingHeaders.delete(ticket)) this.#served.add(ticket);
+  }
+
+  settle(ticket: AdaptiveTicket): void {
+    this.#forget(ticket);
   }
 
   success(ticket: AdaptiveTicket): LimitChange | undefined {
+    this.#forget(ticket);
     if (ticket.changes !== this.#changes || !ticket.saturated) return undefined;
 
     const current = this.limit;
     if (current >= this.settings.max) return undefined;
     this.#cleanStreams += 1;
-    const needed = this.settings.increaseAfter ?? current;
-    if (this.#cleanStreams < needed) return undefined;
+    // Clean streams at or past the loss limit: that limit holds now, so its mark goes.
+    if (this.#lossLimit !== undefined && current >= this.#lossLimit) this.#lossLimit = undefined;
+    const base = this.settings.increaseAfter ?? current;
+    const needed = this.#lossLimit === current + 1 ? base * PROBE_SLOWDOWN : base;
+    if (this.#cleanStreams < needed || this.#olderUnanswered(ticket)) return undefined;
     return this.#apply(
       current + 1,
       'increase',
@@ -164,12 +215,22 @@ class AimdLimit implements AdaptiveLimit {
   }
 
   loss(ticket: AdaptiveTicket, signal: LossSignal): LimitChange | undefined {
+    this.#forget(ticket);
     // Sent before the last decrease: part of the episode that decrease already answered.
     if (ticket.decreases !== this.#decreases) return undefined;
 
+    // Halve, but not below what the provider is serving to us right now: those streams got their
+    // headers while this one did not, so that many are served. Without this floor a halving from
+    // 4 or 5 lands on 2 under a ceiling of 3 and a third of the capacity sits idle until the
+    // limit grows back. It always lowers by at least one (above min).
     const current = this.limit;
-    const next = Math.max(this.settings.min, Math.floor(current * this.settings.decreaseFactor));
+    const halved = Math.floor(current * this.settings.decreaseFactor);
+    const next = Math.max(
+      this.settings.min,
+      Math.min(current - 1, Math.max(halved, this.#served.size)),
+    );
     this.#decreases += 1;
+    this.#lossLimit = current;
     if (next === current) {
       // Already at the floor: nothing to resize, but the episode still starts here, and the run
       // of clean streams starts over.
@@ -189,6 +250,17 @@ class AimdLimit implements AdaptiveLimit {
     return () => {
       this.#listeners = this.#listeners.filter((existing) => existing !== listener);
     };
+  }
+
+  #forget(ticket: AdaptiveTicket): void {
+    this.#awaitingHeaders.delete(ticket);
+    this.#served.delete(ticket);
+  }
+
+  /** Whether a request sent before `ticket` still waits for its headers. */
+  #olderUnanswered(ticket: AdaptiveTicket): boolean {
+    for (const waiting of this.#awaitingHeaders) if (waiting.seq < ticket.seq) return true;
+    return false;
   }
 
   #apply(limit: number, direction: LimitChange['direction'], reason: string): LimitChange {

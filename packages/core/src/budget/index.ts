@@ -9,6 +9,7 @@ export {
   type LimitMismatch,
 } from './budget-registry.js';
 export {
+  PROBE_SLOWDOWN,
   adaptiveLimitFor,
   adaptiveLimitOf,
   createAdaptiveLimit,

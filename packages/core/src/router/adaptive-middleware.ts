@@ -41,7 +41,8 @@ export function createAdaptiveMiddleware(options: AdaptiveMiddlewareOptions): Mi
     };
     const fail = (error: unknown) => {
       const signal = overloadSignal(error, route);
-      if (signal !== undefined) report(controller.loss(ticket, signal));
+      if (signal === undefined) controller.settle(ticket);
+      else report(controller.loss(ticket, signal));
     };
 
     let response;
@@ -51,12 +52,27 @@ export function createAdaptiveMiddleware(options: AdaptiveMiddlewareOptions): Mi
       fail(error);
       throw error;
     }
+    controller.headers(ticket);
+
+    // Exactly one outcome per ticket: clean end, failure, or (consumer stopped, cancel) settle.
+    let open = true;
+    const end = (outcome: () => void) => {
+      if (!open) return;
+      open = false;
+      outcome();
+    };
+    const inner = response;
     return {
-      ...response,
-      events: watchOutcome(response.events, {
-        onClean: () => report(controller.success(ticket)),
-        onError: fail,
+      ...inner,
+      events: watchOutcome(inner.events, {
+        onClean: () => end(() => report(controller.success(ticket))),
+        onError: (error) => end(() => fail(error)),
+        onStop: () => end(() => controller.settle(ticket)),
       }),
+      cancel(reason?: unknown) {
+        end(() => controller.settle(ticket));
+        inner.cancel(reason);
+      },
     };
   };
 }
@@ -99,20 +115,43 @@ function publishChange(context: RequestContext, change: LimitChange): void {
   });
 }
 
+/** Hooks of {@link watchOutcome}. */
+interface OutcomeHooks {
+  onClean(): void;
+  onError(error: unknown): void;
+  /** The consumer stopped before the end (`return()`): neither a clean stream nor a loss. */
+  onStop(): void;
+}
+
 /**
- * Passes the events through and calls `onClean` when the source ended normally, `onError` when
- * it failed. A consumer that stops early (break, cancel) triggers neither: that is the caller's
- * choice, not the provider's answer.
+ * Passes the events through and reports how the body ended. An iterator object rather than an
+ * async generator: a generator that was never started skips its `finally` on `return()`, and
+ * a stop must be reported however early it comes.
  */
-async function* watchOutcome(
+function watchOutcome(
   events: AsyncIterable<ChatEvent>,
-  hooks: { onClean: () => void; onError: (error: unknown) => void },
-): AsyncGenerator<ChatEvent> {
-  try {
-    yield* events;
-  } catch (error) {
-    hooks.onError(error);
-    throw error;
-  }
-  hooks.onClean();
+  hooks: OutcomeHooks,
+): AsyncIterable<ChatEvent> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
+      const source = events[Symbol.asyncIterator]();
+      return {
+        next: () =>
+          source.next().then(
+            (step) => {
+              if (step.done) hooks.onClean();
+              return step;
+            },
+            (error: unknown) => {
+              hooks.onError(error);
+              throw error;
+            },
+          ),
+        return: (value?: unknown) => {
+          hooks.onStop();
+          return source.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
 }
