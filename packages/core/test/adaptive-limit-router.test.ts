@@ -72,6 +72,35 @@ describe('adaptive limits through router.chat', () => {
     await router.close();
   });
 
+  it('streams the consumer stopped or cancelled are no longer counted as served', async () => {
+    let calls = 0;
+    server.use(
+      chatHandler(() => {
+        calls += 1;
+        return calls <= 3 ? sse() : rateLimited();
+      }),
+    );
+    const { router, budget } = setup(5, { min: 1 });
+    for (const stop of ['break', 'cancel', 'break'] as const) {
+      const stream = router.chat(hi);
+      for await (const event of stream) {
+        void event;
+        if (stop === 'cancel') stream.cancel();
+        break;
+      }
+    }
+
+    // Nothing is being served now, so the 429 halves 5 to 2 (three leaked streams would floor it
+    // at 3). The retry gets another 429, which belongs to a new episode: 2 -> 1.
+    await expect(router.chat(hi).text()).rejects.toMatchObject({ kind: 'rate-limit' });
+    expect(
+      adaptiveLimitOf(budget())
+        ?.history()
+        .map((change) => change.limit),
+    ).toEqual([2, 1]);
+    await router.close();
+  });
+
   it('a 400 says nothing about capacity and leaves the limit alone', async () => {
     server.use(chatHandler(() => errorResponse(400, { code: '1214', message: 'bad field' })));
     const { router, budget, changes } = setup(4, {});
