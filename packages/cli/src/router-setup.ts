@@ -6,6 +6,7 @@ import {
   type BudgetRegistry,
   type Router,
 } from '@sluice/core';
+import { redisBackends } from '@sluice/fleet-adapter/redis';
 import zhipu from '@sluice/provider-zhipu';
 import { startSimulator, type Simulator, type SimulatorOptions } from '@sluice/simulator';
 import { UsageError } from './usage-error.js';
@@ -119,10 +120,13 @@ async function fromFile(
   budgets: BudgetRegistry,
 ): Promise<RouterSetup> {
   const loaded = await loadConfig({ file: options.configFile });
+  // A config may put a provider's budget on Redis (`budget: { backend: 'redis', url }`).
+  const backends = redisBackends();
   const router = createRouter({
     config: loaded.config,
     providers: [...loaded.providers, ...Object.values(loaded.packages), zhipu],
     budgets,
+    budgetBackends: backends,
     env: options.env,
   });
   const route = router.route();
@@ -130,6 +134,9 @@ async function fromFile(
     router,
     target: `${route.url} (${route.model})`,
     simulator: undefined,
-    close: () => router.close(),
+    close: async () => {
+      await router.close();
+      await backends.redis.closeAll();
+    },
   };
 }
