@@ -127,6 +127,7 @@ const SCRIPT = `
         gaugeSvg(p),
         h('div', { class: 'sub kv' }, 'queued ' + p.queued + ' · ' + p.backend),
         h('div', { class: 'sub kv' }, 'lease wait p50/p95 ' + pair(p.leaseWaitP50Ms, p.leaseWaitP95Ms)),
+        p.adaptive ? h('div', { class: 'sub kv', 'data-adaptive': p.limit }, 'adaptive ' + p.adaptive.min + '-' + p.adaptive.max + (p.adaptive.lastReason ? ': ' + p.adaptive.lastReason : '')) : null,
         h('div', { class: 'cool kv', 'data-cooldown-ms': p.cooldownRemainingMs })));
     }
     tickCooldowns();
@@ -148,14 +149,32 @@ const SCRIPT = `
     $('chart-now').textContent = last ? 'now: ' + last.active + ' in flight · ' + last.queued + ' queued' : '';
     const end = s.generatedAt, start = end - s.history.windowMs;
     const limitSum = s.providers.reduce((n, p) => n + p.limit, 0);
-    const top = Math.max(1, limitSum, ...samples.map((x) => Math.max(x.active, x.queued)));
+    // The highest limit each provider had in the window, so a limit that came down still fits.
+    const peakLimitSum = s.providers.reduce((n, p) => n + Math.max(p.limit, ...(p.adaptive ? p.adaptive.history.filter((c) => c.at > start).map((c) => c.previous) : [])), 0);
+    const top = Math.max(1, limitSum, peakLimitSum, ...samples.map((x) => Math.max(x.active, x.queued)));
     const x = (t) => L + ((t - start) / (end - start)) * (W - L - R);
     const y = (v) => T + (1 - v / top) * (H - T - B);
     const line = (key) => samples.map((p) => x(p.at).toFixed(1) + ',' + y(p[key]).toFixed(1)).join(' ');
+    // Adaptive budgets move their limit: the dashed limit line follows the sum of limits over time.
+    const limitAt = (p, t) => {
+      const changes = p.adaptive ? p.adaptive.history : [];
+      let value = changes.length ? changes[0].previous : p.limit;
+      for (const c of changes) if (c.at <= t) value = c.limit;
+      return value;
+    };
+    const changeTimes = [...new Set(s.providers.flatMap((p) => p.adaptive ? p.adaptive.history.map((c) => c.at) : []))]
+      .filter((t) => t > start && t <= end).sort((a, b) => a - b);
+    const sumAt = (t) => s.providers.reduce((n, p) => n + limitAt(p, t), 0);
+    const limitSteps = [start, ...changeTimes].map((t, i, all) => {
+      const next = i + 1 < all.length ? all[i + 1] : end;
+      const v = sumAt(t);
+      return x(t).toFixed(1) + ',' + y(v).toFixed(1) + ' ' + x(next).toFixed(1) + ',' + y(v).toFixed(1);
+    }).join(' ');
     svg.replaceChildren(
       h('svg:line', { x1: L, x2: W - R, y1: y(0), y2: y(0), stroke: '#2a3440' }),
       h('svg:line', { x1: L, x2: W - R, y1: y(top), y2: y(top), stroke: '#2a3440', 'stroke-dasharray': '3 4' }),
-      limitSum > 0 ? h('svg:line', { x1: L, x2: W - R, y1: y(limitSum), y2: y(limitSum), stroke: '#3fb95066', 'stroke-dasharray': '6 4' }) : null,
+      limitSum > 0 && !changeTimes.length ? h('svg:line', { x1: L, x2: W - R, y1: y(limitSum), y2: y(limitSum), stroke: '#3fb95066', 'stroke-dasharray': '6 4' }) : null,
+      changeTimes.length ? h('svg:polyline', { id: 'chart-limit', points: limitSteps, fill: 'none', stroke: '#3fb95066', 'stroke-dasharray': '6 4', 'data-changes': changeTimes.length }) : null,
       h('svg:text', { x: L - 6, y: y(top) + 4, 'text-anchor': 'end', fill: '#8593a3', 'font-size': 11 }, String(top)),
       h('svg:text', { x: L - 6, y: y(0) + 4, 'text-anchor': 'end', fill: '#8593a3', 'font-size': 11 }, '0'),
       h('svg:text', { x: L, y: H - 4, fill: '#8593a3', 'font-size': 11 }, '-' + (s.history.windowMs >= 60000 ? Math.round(s.history.windowMs / 60000) + ' min' : Math.round(s.history.windowMs / 1000) + ' s')),

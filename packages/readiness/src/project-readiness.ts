@@ -1,4 +1,5 @@
 import type { Budget, BudgetRegistry, ResolvedRoute, SluiceEvent } from '@sluice/core';
+import { adaptiveLimitOf } from '@sluice/core';
 import {
   DEFAULT_THRESHOLDS,
   decideRouteState,
@@ -129,6 +130,27 @@ export function gaugeOf(
     cooldownReason: cooldownRemainingMs > 0 ? (logged?.cooldownReason ?? null) : null,
     leaseWaitP50Ms,
     leaseWaitP95Ms,
+    ...adaptiveOf(budget),
+  };
+}
+
+/** The adaptive limit of a budget, for the gauge: range, last reason, the latest changes. */
+function adaptiveOf(budget: Budget | undefined): Pick<BudgetGauge, 'adaptive'> {
+  const adaptive = budget ? adaptiveLimitOf(budget) : undefined;
+  if (adaptive === undefined) return {};
+  const history = adaptive.history().slice(-50);
+  return {
+    adaptive: {
+      min: adaptive.settings.min,
+      max: adaptive.settings.max,
+      lastReason: adaptive.lastReason ?? null,
+      history: history.map((change) => ({
+        at: change.time,
+        limit: change.limit,
+        previous: change.previous,
+        reason: change.reason,
+      })),
+    },
   };
 }
 

@@ -57,6 +57,27 @@ export const budgetGaugeSchema = z.object({
   cooldownReason: z.string().nullable(),
   leaseWaitP50Ms: nullableMs,
   leaseWaitP95Ms: nullableMs,
+  adaptive: z
+    .object({
+      min: z.number().int().positive(),
+      max: z.number().int().positive(),
+      lastReason: z
+        .string()
+        .nullable()
+        .describe('Why the limit last changed, e.g. "1302 rate limit from glm".'),
+      history: z
+        .array(
+          z.object({
+            at: z.number().describe('Epoch ms.'),
+            limit: z.number().int(),
+            previous: z.number().int(),
+            reason: z.string(),
+          }),
+        )
+        .describe('The latest limit changes, oldest first (at most 50).'),
+    })
+    .optional()
+    .describe('Present when the budget has an adaptive limit; `limit` is then the effective one.'),
 });
 
 /** Budget gauges of one budget key. */

@@ -53,6 +53,9 @@ function failures(route: RouteReadiness): string {
 function cells(route: RouteReadiness): string[] {
   const budget = route.budget;
   const inFlight = budget ? `${budget.active}/${budget.limit === 0 ? '∞' : budget.limit}` : '-';
+  const adaptive = budget?.adaptive
+    ? ` adaptive${budget.adaptive.lastReason ? `: ${budget.adaptive.lastReason}` : ''}`
+    : '';
   const cooldown =
     budget && budget.cooldownRemainingMs > 0
       ? ` ⏸${formatDurationMs(budget.cooldownRemainingMs)}`
@@ -62,7 +65,7 @@ function cells(route: RouteReadiness): string[] {
     `${route.name}${route.isDefault ? ' *' : ''}`,
     route.instance ? `${route.instance} (${route.providerId})` : '-',
     route.model ?? '-',
-    `${inFlight}${cooldown}`,
+    `${inFlight}${cooldown}${adaptive}`,
     budget ? String(budget.queued) : '-',
     pair(budget?.leaseWaitP50Ms ?? null, budget?.leaseWaitP95Ms ?? null),
     pair(route.recent.ttftP50Ms, route.recent.ttftP95Ms),
