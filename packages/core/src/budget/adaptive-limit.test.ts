@@ -113,14 +113,14 @@ describe('createAdaptiveLimit', () => {
     expect(limit.history().map((change) => change.direction)).toEqual(['decrease']);
   });
 
-  it('probes the limit of the last loss more slowly, then grows at the normal pace again', async () => {
-    const budget = createLeaseBudget({ key: 'glm', limit: 4 });
+  it('probes the level of the last loss more slowly, then grows at the normal pace again', async () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 6 });
     const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
+    // Three served, a fourth refused: 6 halves to 3, and 4 is the level that failed.
+    const served = [limit.begin(), limit.begin(), limit.begin()];
+    for (const ticket of served) limit.headers(ticket);
     limit.loss(limit.begin(), rateLimit);
-    expect(budget.limit).toBe(2);
-
-    // Below the loss limit (4): normal pace, 2 clean streams at 2.
-    await cleanStreams(budget, limit, 2);
+    for (const ticket of served) limit.success(ticket);
     expect(budget.limit).toBe(3);
 
     // The step back to 4 needs PROBE_SLOWDOWN x 3 clean streams.
@@ -134,13 +134,15 @@ describe('createAdaptiveLimit', () => {
     expect(budget.limit).toBe(5);
   });
 
-  it('halves (floored) on a 1302 rate limit and names the signal', () => {
-    const budget = createLeaseBudget({ key: 'glm', limit: 7 });
+  it('a loss while nothing was served marks no level: the limit recovers at the normal pace', async () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 8 });
     const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
-    const change = limit.loss(limit.begin(), rateLimit);
-    expect(change).toMatchObject({ limit: 3, previous: 7, direction: 'decrease' });
-    expect(budget.limit).toBe(3);
-    expect(limit.lastReason).toBe('1302 rate limit from glm');
+    limit.loss(limit.begin(), rateLimit);
+    expect(budget.limit).toBe(4);
+
+    // Nothing was served at the loss: no level to be careful about.
+    await cleanStreams(budget, limit, 4);
+    expect(budget.limit).toBe(5);
   });
 
   it('halves no lower than the streams being served right now, and always lowers by one', () => {

@@ -93,7 +93,7 @@ const DEFAULT_DECREASE_FACTOR = 0.5;
 /**
  * How many times more clean streams the step back to the last loss limit needs. Measured on the
  * fan-out bench (ceiling 3, then 1): with 1 the limit probed the failing level every ~3 s at
- * ceiling 1 and one request stalled three times and failed; with 4 no request failed.
+ * ceiling 1, one stalled request per probe; with 4 about every 6 s.
  */
 export const PROBE_SLOWDOWN = 4;
 const DEFAULT_HISTORY_LIMIT = 500;
@@ -120,7 +120,8 @@ const DEFAULT_HISTORY_LIMIT = 500;
  *   earlier one (GLM's stall), and its loss signal only arrives with the headers deadline. Growing
  *   meanwhile would overshoot further, and the extra stalled requests would hold leases inside
  *   the lowered limit after the decrease.
- * - Growth back to the limit where the last loss happened is slower: the step that reaches it
+ * - Growth back to the level where the last loss happened (the limit then, or one more than the
+ *   streams being served then, whichever is lower) is slower: the step that reaches it
  *   needs {@link PROBE_SLOWDOWN} times as many clean streams. Below it, the limit recovers at the
  *   normal pace; at it, every probe that fails costs one stalled request (a headers deadline for
  *   one session), so the probes there come less often. Once a clean stream at that limit shows it
@@ -149,7 +150,7 @@ class AimdLimit implements AdaptiveLimit {
   #decreases = 0;
   #changes = 0;
   #cleanStreams = 0;
-  /** The limit in effect at the last decrease, until a probe past it succeeds. */
+  /** The level the last loss showed to be too high, until a clean stream at it shows it holds. */
   #lossLimit: number | undefined = undefined;
   #seq = 0;
   readonly #awaitingHeaders = new Set<AdaptiveTicket>();
@@ -230,7 +231,9 @@ class AimdLimit implements AdaptiveLimit {
       Math.min(current - 1, Math.max(halved, this.#served.size)),
     );
     this.#decreases += 1;
-    this.#lossLimit = current;
+    // The lowest limit this loss showed to be too high: the limit then, or one more than the
+    // streams served then (with 1 served and one refused, 2 is the level to probe carefully).
+    this.#lossLimit = Math.min(current, this.#served.size + 1);
     if (next === current) {
       // Already at the floor: nothing to resize, but the episode still starts here, and the run
       // of clean streams starts over.
