@@ -35,6 +35,7 @@ class RouterChatStream implements ChatStream {
   readonly #options: ChatStreamOptions;
   readonly #controller = new AbortController();
   #iterated = false;
+  #result: Promise<ChatResult> | undefined;
 
   constructor(options: ChatStreamOptions) {
     this.#options = options;
@@ -43,21 +44,24 @@ class RouterChatStream implements ChatStream {
   [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
     if (this.#iterated) {
       throw new TypeError(
-        'A ChatStream can be iterated once; keep the events you need, or call text()/result() instead.',
+        this.#result
+          ? 'This ChatStream was already consumed by text()/result(); await those again instead of iterating.'
+          : 'A ChatStream can be iterated once; keep the events you need from the first loop.',
       );
     }
     this.#iterated = true;
     return this.#run();
   }
 
+  /** The answer's text. Calling it again, or after `result()`, returns the same answer. */
   async text(): Promise<string> {
-    let text = '';
-    for await (const event of this) if (event.type === 'text-delta') text += event.text;
-    return text;
+    return (await this.result()).text;
   }
 
+  /** The collected result; one request however often it is called. */
   result(): Promise<ChatResult> {
-    return this.#options.collect(this);
+    this.#result ??= this.#options.collect(this);
+    return this.#result;
   }
 
   cancel(reason?: unknown): void {

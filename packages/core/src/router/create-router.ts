@@ -106,6 +106,7 @@ export function createRouter(options: RouterOptions): Router {
 
     chat(request: ChatRequest, chatOptions: ChatOptions = {}): ChatStream {
       if (closed) throw closedError();
+      checkChatRequest(request);
       const route = config.route(chatOptions.route);
       const stream: ChatStream = createChatStream({
         route: route.name,
@@ -198,5 +199,33 @@ function closedError(): SluiceError {
     kind: 'aborted',
     message: 'The router was closed; in-flight streams were cancelled.',
     hint: 'Create a new router to send more requests.',
+  });
+}
+
+/**
+ * Catches requests no provider could accept before they take a lease or reach the network: a
+ * missing request object or an empty or malformed `messages`. Thrown at the call, not retried.
+ */
+function checkChatRequest(request: unknown): void {
+  const fail = (message: string) => {
+    throw new SluiceError({
+      kind: 'bad-request',
+      phase: 'config',
+      message: `router.chat: ${message}`,
+      hint: 'Pass { messages: [{ role: "user", content: "..." }] }.',
+    });
+  };
+  if (typeof request !== 'object' || request === null) {
+    fail(`the request must be an object, got ${request === null ? 'null' : typeof request}.`);
+  }
+  const messages = (request as { messages?: unknown }).messages;
+  if (!Array.isArray(messages) || messages.length === 0) {
+    fail('request.messages must be a non-empty array of chat messages.');
+  }
+  (messages as unknown[]).forEach((message, index) => {
+    const role = (message as { role?: unknown } | null)?.role;
+    if (typeof role !== 'string') {
+      fail(`request.messages[${index}] has no role (expected system, user, assistant or tool).`);
+    }
   });
 }

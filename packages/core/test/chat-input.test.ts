@@ -1,0 +1,97 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { SluiceError } from '../src/errors/sluice-error.js';
+import { createBudgetRegistry } from '../src/budget/budget-registry.js';
+import { openAICompatible } from '../src/descriptor/open-ai-compatible.js';
+import { createRouter } from '../src/router/create-router.js';
+import type { ChatRequest } from '../src/events/chat-request.js';
+import type { Router } from '../src/router/types.js';
+
+let router: Router | undefined;
+afterEach(async () => {
+  await router?.close();
+  router = undefined;
+});
+
+function makeRouter(onFetch: () => Response) {
+  let sent = 0;
+  const budgets = createBudgetRegistry();
+  router = createRouter({
+    config: {
+      providers: { local: { use: 'local', apiKey: 'k-0123456789abcdef', maxConcurrency: 1 } },
+      routes: { default: { provider: 'local', model: 'm' } },
+    },
+    providers: [openAICompatible({ id: 'local', baseURL: 'http://127.0.0.1:9/v1', models: ['m'] })],
+    budgets,
+    fetch: (async () => {
+      sent += 1;
+      return onFetch();
+    }) as typeof fetch,
+  });
+  return { router, budgets, sent: () => sent };
+}
+
+const sse = (text: string) =>
+  new Response(
+    `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}\n\n` +
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+    { headers: { 'content-type': 'text/event-stream' } },
+  );
+
+describe('router.chat input', () => {
+  test.each([
+    ['no request', undefined, /the request must be an object, got undefined/],
+    ['null', null, /the request must be an object, got null/],
+    ['no messages', {}, /request\.messages must be a non-empty array/],
+    ['messages as a string', { messages: 'hi' }, /request\.messages must be a non-empty array/],
+    ['empty messages', { messages: [] }, /request\.messages must be a non-empty array/],
+    [
+      'a message without role',
+      { messages: [{ content: 'hi' }] },
+      /request\.messages\[0\] has no role/,
+    ],
+  ])(
+    '%s is a bad-request at the call: nothing sent, no lease, no retry',
+    (_name, request, message) => {
+      const { router, budgets, sent } = makeRouter(() => sse('x'));
+
+      let error: unknown;
+      try {
+        router.chat(request as unknown as ChatRequest);
+      } catch (caught) {
+        error = caught;
+      }
+
+      expect(SluiceError.isInstance(error)).toBe(true);
+      expect((error as SluiceError).kind).toBe('bad-request');
+      expect((error as SluiceError).retryable).toBe(false);
+      expect((error as SluiceError).message).toMatch(message);
+      expect(sent()).toBe(0);
+      expect(budgets.list().every((budget) => budget.active === 0)).toBe(true);
+    },
+  );
+});
+
+describe('ChatStream collectors', () => {
+  test('text() twice and result() after it give the same answer from one request', async () => {
+    const { router, sent } = makeRouter(() => sse('Hello'));
+    const stream = router.chat({ messages: [{ role: 'user', content: 'hi' }] });
+
+    const first = await stream.text();
+    const second = await stream.text();
+    const result = await stream.result();
+
+    expect([first, second, result.text]).toEqual(['Hello', 'Hello', 'Hello']);
+    expect(result.finishReason).toBe('stop');
+    expect(sent()).toBe(1);
+  });
+
+  test('iterating after text() says the stream was consumed and what to do instead', async () => {
+    const { router } = makeRouter(() => sse('Hello'));
+    const stream = router.chat({ messages: [{ role: 'user', content: 'hi' }] });
+    await stream.text();
+
+    expect(() => stream[Symbol.asyncIterator]()).toThrow(
+      /already consumed by text\(\)\/result\(\)/,
+    );
+  });
+});
