@@ -2,6 +2,7 @@ import {
   ConfigError,
   createBudgetRegistry,
   createRouter,
+  findConfigFile,
   loadConfig,
   type BudgetRegistry,
   type Router,
@@ -34,6 +35,8 @@ export interface RouterSetupOptions {
   simulatorOptions?: SimulatorOptions;
   budgets?: BudgetRegistry;
   command: string;
+  /** Where to look for a sluice.config.* when no --config is given; default the process cwd. */
+  cwd?: string;
 }
 
 /** The route config used with `--simulate`: the zhipu descriptor pointed at the simulator. */
@@ -61,7 +64,9 @@ export async function setupRouter(options: RouterSetupOptions): Promise<RouterSe
   const budgets = options.budgets ?? createBudgetRegistry();
   try {
     if (options.simulate) return await simulated(options, budgets);
-    if (options.configFile !== undefined) return await fromFile(options, budgets);
+    // An explicit --config wins; else a sluice.config.* in the working directory, as loadConfig finds it.
+    const configFile = options.configFile ?? findConfigFile(options.cwd ?? process.cwd());
+    if (configFile !== undefined) return await fromFile({ ...options, configFile }, budgets);
     if (ZHIPU_KEY_ENV.some((name) => options.env[name])) {
       const router = createRouter({
         config: DEFAULT_REAL_CONFIG,
@@ -81,7 +86,7 @@ export async function setupRouter(options: RouterSetupOptions): Promise<RouterSe
     throw error;
   }
   throw new UsageError(
-    `sluice ${options.command}: nothing to talk to. Run it on the embedded simulator with ` +
+    `nothing to talk to. Run it on the embedded simulator with ` +
       `\`sluice ${options.command} --simulate\`, or against the GLM Coding Plan by setting ` +
       `${ZHIPU_KEY_ENV.join(' or ')}, or with your own routes via \`--config sluice.config.ts\`.`,
   );

@@ -1,3 +1,4 @@
+import { ConfigError } from '@sluice/core';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { chatCommand } from './commands/chat-command.js';
 import { checkCommand } from './commands/check-command.js';
@@ -77,6 +78,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option('--config <file>', 'route config file (sluice.config.ts, .mjs or .json)')
     .option('--route <name>', 'route to use (default: the config default route)')
     .option('--delegate', 'the parent hands work to extra sub-agents through a tool call', false)
+    .option('--dashboard', 'open the live dashboard for the run (prints its URL)', false)
     .option('--json', 'print the summary as JSON', false)
     .action((flags) => run(() => fleetCommand(flags, term(flags.json), io.env, io.signal))());
 
@@ -98,7 +100,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .addOption(
       new Option('--ceiling <c>', 'streams served at once')
         .default(3)
-        .argParser(count('--ceiling', 0, 1000)),
+        .argParser(count('--ceiling', 1, 1000)),
     )
     .addOption(
       new Option('--mode <mode>', 'past the ceiling')
@@ -149,6 +151,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option('--json', 'print the URL as JSON', false)
     .action((flags) => run(() => dashboardCommand(flags, term(flags.json), io.env, io.signal))());
 
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return 2;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -167,6 +173,11 @@ function reportError(error: unknown, io: CliIO): number {
   if (error instanceof UsageError) {
     io.stderr.write(`sluice: ${error.message}\n`);
     return error.exitCode;
+  }
+  // A config problem is a usage error too: the fix is in the user's file or flags.
+  if (ConfigError.isInstance(error)) {
+    io.stderr.write(`sluice: ${error.message}\n`);
+    return 2;
   }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`sluice: ${message}\n`);

@@ -112,6 +112,53 @@ describe('usage errors exit 2 with one line and the fix', () => {
   });
 });
 
+describe('more usage errors: exit 2, one line, nothing hangs', () => {
+  test.each([
+    [['fleet', '--simulate', '--route', 'nope'], /route "nope"|nope/],
+    [['check', '--config', '/nonexistent/sluice.config.json'], /nonexistent/],
+    [['simulate', '--ceiling', '0'], /--ceiling must be a whole number from 1/],
+    [['chat', '  ', '--simulate'], /the prompt is empty/],
+    [['dashboard', '--simulate', '--token', 'short'], /--token with at least 16/],
+    [['dashboard', '--simulate', '--host', '0.0.0.0'], /--token/],
+  ])(
+    'sluice %j',
+    async (args, message) => {
+      const run = await runSluice(args);
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+    },
+    30_000,
+  );
+
+  test('no command prints the help on stderr and exits 2', async () => {
+    const run = await runSluice([]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Usage: sluice/);
+    expect(run.stderr).toMatch(/fleet/);
+  });
+});
+
+describe('a sluice.config.* in the working directory', () => {
+  test('is used when no --config is given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-cwd-'));
+    writeFileSync(
+      join(dir, 'sluice.config.json'),
+      JSON.stringify({
+        providers: {
+          mine: { use: 'zhipu', endpoint: 'http://127.0.0.1:9/v4', apiKey: 'k-0123456789abcdef' },
+        },
+        routes: { myroute: { provider: 'mine', model: 'glm-4.6' } },
+      }),
+    );
+    const run = await runSluice(['check', '--json'], { cwd: dir });
+
+    const snapshot = JSON.parse(run.stdout) as { routes: Array<{ name: string }> };
+    expect(snapshot.routes.map((r) => r.name)).toEqual(['myroute']);
+  });
+});
+
 describe('Ctrl-C', () => {
   test('cancels every stream and prints the partial summary', async () => {
     let sent = false;

@@ -1,5 +1,6 @@
 import { setupRouter } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
+import { UsageError } from '../usage-error.js';
 
 /** Flags of `sluice chat`. */
 export interface ChatFlags {
@@ -20,6 +21,8 @@ export async function chatCommand(
   env: Record<string, string | undefined>,
   signal: AbortSignal,
 ): Promise<number> {
+  if (prompt.trim() === '')
+    throw new UsageError('the prompt is empty; say what to ask, e.g. sluice chat "hello".');
   const setup = await setupRouter({
     simulate: flags.simulate,
     configFile: flags.config,
@@ -44,7 +47,7 @@ export async function chatCommand(
         inReasoning = true;
         term.stdout.write(c.dim(event.text));
       } else if (event.type === 'text-delta') {
-        if (inReasoning) term.stdout.write('\n\n');
+        if (inReasoning) term.stdout.write(term.live ? '\n\n' : '\n\n--- answer ---\n');
         inReasoning = false;
         term.stdout.write(event.text);
       } else if (event.type === 'tool-call') {
@@ -55,6 +58,13 @@ export async function chatCommand(
       }
     }
     return 0;
+  } catch (error) {
+    // Ctrl-C: the stream ended with an abort; exit as interrupted commands do.
+    if (signal.aborted) {
+      term.err(`sluice: interrupted; the stream was cancelled and its lease freed.`);
+      return 130;
+    }
+    throw error;
   } finally {
     await setup.close();
   }

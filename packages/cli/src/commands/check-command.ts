@@ -1,4 +1,11 @@
-import { createBudgetRegistry, createRouter, loadConfig } from '@sluice/core';
+import {
+  ConfigError,
+  createBudgetRegistry,
+  createRouter,
+  findConfigFile,
+  loadConfig,
+  resolveConfig,
+} from '@sluice/core';
 import zhipu from '@sluice/provider-zhipu';
 import {
   createReadinessTracker,
@@ -31,8 +38,9 @@ async function routeSource(flags: CheckFlags, env: Record<string, string | undef
       close: () => simulator.close(),
     };
   }
-  if (flags.config !== undefined) {
-    const loaded = await loadConfig({ file: flags.config });
+  const file = flags.config ?? findConfigFile(process.cwd());
+  if (file !== undefined) {
+    const loaded = await loadConfig({ file });
     return {
       source: { ...loaded, providers: [...loaded.providers, zhipu], env },
       close: async () => {},
@@ -82,6 +90,9 @@ export async function checkCommand(
       snapshot = projectReadiness({ routes: source });
     }
 
+    // The table shows each broken route once; the config's full list of problems (including
+    // instances no route uses) is what `fleet` and `chat` would refuse, so show it too.
+    const problems = configProblems(source);
     if (term.json) term.out(toReadinessJSON(snapshot));
     else
       term.out(
@@ -90,8 +101,24 @@ export async function checkCommand(
           width: term.stdout.columns ?? 100,
         }),
       );
-    return readinessExitCode(snapshot);
+    if (problems && !term.json) {
+      term.err(`sluice: the config has problems that fleet and chat would refuse:\n${problems}`);
+    }
+    const code = readinessExitCode(snapshot);
+    return problems && code === 0 ? 1 : code;
   } finally {
     await close();
+  }
+}
+
+function configProblems(
+  source: Parameters<typeof resolveConfig>[1] & { config: unknown },
+): string | undefined {
+  try {
+    resolveConfig(source.config, source);
+    return undefined;
+  } catch (error) {
+    if (ConfigError.isInstance(error)) return error.message;
+    throw error;
   }
 }

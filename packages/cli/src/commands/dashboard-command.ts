@@ -2,6 +2,7 @@ import { createReadinessTracker, fleetSessionSource, startDashboard } from '@slu
 import { runFleetScenario } from '../fleet/run-fleet-scenario.js';
 import { setupRouter } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
+import { UsageError } from '../usage-error.js';
 
 /** Flags of `sluice dashboard`. */
 export interface DashboardFlags {
@@ -39,12 +40,19 @@ export async function dashboardCommand(
     },
   });
   const tracker = createReadinessTracker({ router: setup.router });
-  const dashboard = await startDashboard({
-    tracker,
-    port: flags.port,
-    host: flags.host,
-    ...(flags.token ? { token: flags.token } : {}),
-  });
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  try {
+    dashboard = await startDashboard({
+      tracker,
+      port: flags.port,
+      host: flags.host,
+      ...(flags.token ? { token: flags.token } : {}),
+    });
+  } catch (error) {
+    tracker.close();
+    await setup.close();
+    throw dashboardStartError(error, flags);
+  }
   try {
     if (term.json) term.out(JSON.stringify({ url: dashboard.url }));
     else {
@@ -73,4 +81,21 @@ export async function dashboardCommand(
     tracker.close();
     await setup.close();
   }
+}
+
+/** Turns a failed start into a usage error that names the flag to change. */
+function dashboardStartError(error: unknown, flags: DashboardFlags): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') {
+    return new UsageError(
+      `port ${flags.port} is in use; pick another with --port, or --port 0 for a free one.`,
+    );
+  }
+  if (/token/i.test(message)) {
+    return new UsageError(
+      `${message.replace(/ Use createDashboardToken\(\)[^.]*\./, '')} Pass --token with at least 16 random characters (for example \`openssl rand -hex 16\`), or bind 127.0.0.1.`,
+    );
+  }
+  return error instanceof Error ? error : new Error(message);
 }

@@ -31,7 +31,7 @@ export const DEMO_SIMULATOR = {
 /** The client settings both runs share; only the cap differs. */
 export const DEMO_INSTANCE = {
   timeouts: { headersMs: 2_500 },
-  retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 1_500 },
+  retry: { maxAttempts: 2, baseDelayMs: 300, maxDelayMs: 1_500 },
 };
 
 interface DemoRun {
@@ -109,7 +109,6 @@ export async function demoCommand(
         if (!term.json)
           term.out(
             renderFleetSummary(report, term, {
-              title: plan.label,
               peakInFlightServer: run.peakInFlightServer,
             }),
           );

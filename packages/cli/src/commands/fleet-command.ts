@@ -101,7 +101,7 @@ export async function fleetCommand(
     if (!term.json) {
       term.out(
         term.colors.dim(
-          `fleet: 1 parent + ${flags.children} sub-agents x ${flags.tasks} turns on route ` +
+          `fleet: 1 parent + ${flags.children} sub-agent${flags.children === 1 ? '' : 's'} x ${flags.tasks} turn${flags.tasks === 1 ? '' : 's'} on route ` +
             `${route.name} -> ${setup.target}, budget ${route.maxConcurrency || 'uncapped'}`,
         ),
       );

@@ -5,8 +5,9 @@ import type { Terminal } from '../terminal.js';
 const plain = { head: [], border: [], compact: true };
 const colored = { head: ['cyan'], compact: true };
 
+/** Durations: under a second in ms, above in seconds with one decimal, so columns compare. */
 function ms(value: number): string {
-  if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
+  if (value >= 1_000) return `${(value / 1000).toFixed(1)} s`;
   return `${Math.round(value)} ms`;
 }
 
@@ -55,7 +56,7 @@ export function renderFleetSummary(
   const verdict =
     report.failures === 0 ? c.green('no failures') : c.red(`${report.failures} failed`);
   const title = options.title
-    ? [c.bold(options.title) + (options.budget ? c.dim(`  (${options.budget})`) : '')]
+    ? [c.bold(options.title) + (options.budget ? c.dim(` (${options.budget})`) : '')]
     : [];
   return [
     ...title,
