@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { checkProviderDescriptor } from '../descriptor/define-provider.js';
 import type { ProviderDescriptor } from '../descriptor/types.js';
 import { looksLikePackageName } from './descriptor-index.js';
@@ -70,12 +72,23 @@ export function resolveInstanceDescriptor(
   }
 
   if (looksLikePackageName(use)) {
-    context.issues.add(
-      [...path, 'use'],
-      `provider package "${use}" is not installed (or its descriptor was not passed in providers)`,
-      `npm install ${use}`,
-      use,
-    );
+    // resolveConfig itself imports nothing; tell "not installed" apart from "not passed in".
+    if (isResolvable(use)) {
+      context.issues.add(
+        [...path, 'use'],
+        `provider package "${use}" is installed, but its descriptor was not given to Sluice`,
+        `pass it in, e.g. import zhipu from '${use}' and createRouter({ config, providers: [zhipu] }), ` +
+          'or load the config with loadConfig(), which imports the packages it names',
+        use,
+      );
+    } else {
+      context.issues.add(
+        [...path, 'use'],
+        `provider package "${use}" is not installed`,
+        `npm install ${use}`,
+        use,
+      );
+    }
   } else {
     const known = context.index.names();
     context.issues.add(
@@ -87,4 +100,14 @@ export function resolveInstanceDescriptor(
     );
   }
   return undefined;
+}
+
+/** True when `name` resolves from the working directory, i.e. the package is installed there. */
+function isResolvable(name: string): boolean {
+  try {
+    createRequire(join(process.cwd(), 'noop.js')).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
