@@ -26,7 +26,10 @@ describe('the zhipu descriptor', () => {
   it('reads the key from ZHIPU_API_KEY, ZAI_API_KEY, GLM_API_KEY and sends it as is', () => {
     expect(provider.auth.type).toBe('bearer');
     expect(provider.auth.envVars).toEqual(['ZHIPU_API_KEY', 'ZAI_API_KEY', 'GLM_API_KEY']);
-    expect(provider.auth.credential).toBeUndefined();
+    const credential = provider.auth.credential!;
+    expect(credential('plain-key-0123456789', 0, { providerOptions: {} })).toBe(
+      'plain-key-0123456789',
+    );
   });
 
   it('caps in-flight requests at 3 and uses GLM-sized timeouts', () => {
@@ -57,9 +60,21 @@ describe('the zhipu descriptor', () => {
 describe('createZhipuProvider', () => {
   it('signedToken: true turns id.secret keys into signed JWTs', () => {
     const signed = createZhipuProvider({ signedToken: true });
-    const token = signed.auth.credential?.('abc.def-secret-value', 1_000);
+    const token = signed.auth.credential?.('abc.def-secret-value', 1_000, { providerOptions: {} });
     expect(token?.split('.')).toHaveLength(3);
     expect(token).not.toContain('def-secret-value');
+  });
+
+  it('providerOptions.signedToken: true (route config) turns it on for the default descriptor', () => {
+    const credential = provider.auth.credential!;
+    const token = credential('abc.def-secret-value', 1_000, {
+      providerOptions: { signedToken: true },
+    });
+    expect(token.split('.')).toHaveLength(3);
+    expect(token).not.toContain('def-secret-value');
+    expect(credential('abc.def-secret-value', 1_000, { providerOptions: {} })).toBe(
+      'abc.def-secret-value',
+    );
   });
 
   it('overrides merge over the defaults', () => {

@@ -95,9 +95,7 @@ export function createZhipuProvider(options: ZhipuProviderOptions = {}): Provide
     auth: {
       type: 'bearer',
       envVars: [...ZHIPU_ENV_VARS],
-      ...(options.signedToken
-        ? { credential: createSignedTokenCredential({ ttlMs: options.signedTokenTtlMs }) }
-        : {}),
+      credential: zhipuCredential(options),
     },
     catalog: zhipuCatalog,
     defaultModel: options.defaultModel ?? 'glm-4.6',
@@ -113,3 +111,20 @@ export function createZhipuProvider(options: ZhipuProviderOptions = {}): Provide
 
 /** The Zhipu GLM descriptor with its defaults; what `use: '@sluice/provider-zhipu'` loads. */
 export const provider: ProviderDescriptor = createZhipuProvider();
+
+/**
+ * The bearer credential: the key as is, or a signed token for `id.secret` keys when signed-token
+ * mode is on, either in code (`createZhipuProvider({ signedToken: true })`) or in route config
+ * (`providers.<x>.providerOptions.signedToken: true`).
+ */
+function zhipuCredential(options: ZhipuProviderOptions) {
+  const signed = createSignedTokenCredential({ ttlMs: options.signedTokenTtlMs });
+  return function zhipuBearer(
+    apiKey: string,
+    nowMs: number,
+    context?: { providerOptions: Record<string, unknown> },
+  ): string {
+    const wanted = options.signedToken ?? context?.providerOptions.signedToken === true;
+    return wanted ? signed(apiKey, nowMs) : apiKey;
+  };
+}

@@ -62,6 +62,40 @@ describe("use: '@sluice/provider-zhipu' in a config file", () => {
   });
 });
 
+describe('signed-token mode from route config', () => {
+  it('providerOptions.signedToken on the instance sends a verifiable token and no secret', async () => {
+    const mock = zhipuMock({
+      baseURL: 'https://api.z.ai/api/coding/paas/v4',
+      script: [{ text: 'ok' }],
+    });
+    server.use(...mock.handlers);
+    const router = makeRouter({
+      config: {
+        providers: {
+          glm: {
+            use: 'zhipu',
+            apiKey: 'key-id-7.another-secret-abc',
+            providerOptions: { signedToken: true },
+          },
+        },
+        routes: { main: { provider: 'glm', model: 'glm-4.6' } },
+      },
+      providers: [createZhipuProvider()],
+      env: {},
+    });
+
+    expect(await router.chat({ messages: [{ role: 'user', content: 'hi' }] }).text()).toBe('ok');
+
+    const authorization = mock.requests[0]?.headers.get('authorization') ?? '';
+    const [header, payload, signature] = authorization.replace(/^Bearer /, '').split('.');
+    expect(signature).toBe(
+      createHmac('sha256', 'another-secret-abc').update(`${header}.${payload}`).digest('base64url'),
+    );
+    expect(authorization).not.toContain('another-secret-abc');
+    expect(mock.requests[0]!.body).not.toHaveProperty('signedToken');
+  });
+});
+
 describe('signed-token mode through router.chat', () => {
   it('sends an HS256 token signed with the secret, never the secret itself', async () => {
     const mock = zhipuMock({

@@ -82,6 +82,11 @@ export interface TransformContext {
   providerOptions: Record<string, unknown>;
 }
 
+/** What a credential hook may read besides the key: the route's provider options. */
+export interface CredentialContext {
+  providerOptions: Record<string, unknown>;
+}
+
 /** Auth of a provider. */
 export interface ProviderAuth {
   type: 'bearer' | 'none';
@@ -93,7 +98,7 @@ export interface ProviderAuth {
    * Turns the configured key into the header's credential, e.g. a signed JWT for keys of the
    * form `id.secret`. Called per request; cache inside. Default: the key as is.
    */
-  credential?: (apiKey: string, nowMs: number) => string;
+  credential?: (apiKey: string, nowMs: number, context: CredentialContext) => string;
 }
 
 /**

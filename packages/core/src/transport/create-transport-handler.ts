@@ -313,7 +313,9 @@ function abortReasonOr(signal: AbortSignal, error: unknown): unknown {
 function credentialOf(route: ResolvedRoute): string | undefined {
   const auth = route.provider.auth;
   if (auth.type === 'none' || route.apiKey === undefined) return undefined;
-  return auth.credential ? auth.credential(route.apiKey, Date.now()) : route.apiKey;
+  return auth.credential
+    ? auth.credential(route.apiKey, Date.now(), { providerOptions: route.providerOptions })
+    : route.apiKey;
 }
 
 function requestHeaders(
