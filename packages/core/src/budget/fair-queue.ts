@@ -1,6 +1,7 @@
 /**
  * The waiting room of a lease budget: priority classes (higher first), inside one class a
- * round-robin over sessions, inside one session FIFO. Every operation is O(1) apart from
+ * weighted round-robin over sessions (deficit round-robin: a session of share 2 gets two grants
+ * per round, one of share 0.5 one grant every other round), inside one session FIFO. Every operation is O(1) apart from
  * creating a new priority class, which is O(number of classes) (in practice two or three).
  *
  * Waiters are intrusive doubly linked list nodes, so removing an aborted or timed-out waiter
@@ -20,7 +21,7 @@ export class FairQueue<W extends QueueNode<W>> {
   private readonly byPriority = new Map<number, PriorityClass<W>>();
 
   /** Appends `waiter` to its session's lane, creating the lane (and class) when needed. */
-  push(waiter: W, session: string | undefined, priority: number): void {
+  push(waiter: W, session: string | undefined, priority: number, share = 1): void {
     const cls = this.classOf(priority);
     let lane = cls.lanes.get(session);
     if (lane === undefined) {
@@ -28,6 +29,8 @@ export class FairQueue<W extends QueueNode<W>> {
       cls.lanes.set(session, lane);
       joinRing(cls, lane);
     }
+    // The latest share of a session applies to its lane; shares are validated by the budget.
+    lane.share = share;
 
     waiter.lane = lane;
     waiter.prev = lane.tail;
@@ -45,13 +48,24 @@ export class FairQueue<W extends QueueNode<W>> {
    */
   shift(): W | undefined {
     const cls = this.classes[0];
-    const lane = cls?.cursor;
-    const waiter = lane?.head;
-    if (cls === undefined || lane === undefined || waiter === undefined) return undefined;
+    let lane = cls?.cursor;
+    if (cls === undefined || lane === undefined) return undefined;
+
+    // Deficit round-robin: a lane earns its share each time the cursor reaches it and spends 1
+    // per grant. With every share 1 (the default) this is plain round-robin, one grant a turn.
+    // The loop ends: every pass adds a positive share to each lane it skips.
+    while (lane.deficit < 1) {
+      lane.deficit += lane.share;
+      if (lane.deficit >= 1) break;
+      lane = lane.ringNext;
+      cls.cursor = lane;
+    }
+    const waiter = lane.head!;
+    lane.deficit -= 1;
 
     this.shiftedSession = lane.session;
     this.unlink(waiter, lane);
-    if (lane.head !== undefined) cls.cursor = lane.ringNext;
+    if (lane.head !== undefined && lane.deficit < 1) cls.cursor = lane.ringNext;
     return waiter;
   }
 
@@ -125,6 +139,10 @@ export class Lane<W> {
   tail: W | undefined = undefined;
   ringNext: Lane<W> = this;
   ringPrev: Lane<W> = this;
+  /** Grants per round relative to the other sessions of the class. */
+  share = 1;
+  /** Grants earned and not yet used in the current turn (deficit round-robin). */
+  deficit = 0;
 
   constructor(
     readonly session: string | undefined,

@@ -292,7 +292,7 @@ class LeaseBudget implements Budget {
       const now = performance.now();
       waiter = watched ? new WatchedWaiter(resolve, now) : new Waiter(resolve, now);
     });
-    this.queue.push(waiter, session, options?.priority ?? 0);
+    this.queue.push(waiter, session, options?.priority ?? 0, options?.share ?? 1);
 
     if (waiter instanceof WatchedWaiter) {
       if (signal !== undefined) this.addToSignalGroup(waiter, signal);
@@ -538,7 +538,10 @@ function checkLimit(key: string, limit: unknown): number {
 }
 
 function checkAcquireOptions(key: string, options: AcquireOptions): SluiceError | undefined {
-  const { priority, timeoutMs, session } = options;
+  const { priority, timeoutMs, session, share } = options;
+  if (share !== undefined && !(typeof share === 'number' && Number.isFinite(share) && share > 0)) {
+    return acquireOptionError(key, 'share', share, 'a finite number > 0 (grants per round)');
+  }
   if (priority !== undefined && !(typeof priority === 'number' && Number.isFinite(priority))) {
     return acquireOptionError(key, 'priority', priority, 'a finite number (higher goes first)');
   }

@@ -6,6 +6,11 @@ export interface AcquireOptions {
   priority?: number;
   /** Waiters of one priority are served round-robin by session, so no session starves another. */
   session?: string;
+  /**
+   * The session's weight in that round-robin: grants per round relative to its siblings.
+   * Default 1; `2` gets two grants where a sibling gets one. Must be > 0.
+   */
+  share?: number;
   /** Maximum wait in the queue, in ms; rejects with a `queue-timeout` SluiceError. 0 = none. */
   timeoutMs?: number;
   /**

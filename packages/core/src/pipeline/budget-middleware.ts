@@ -35,6 +35,7 @@ export function createBudgetMiddleware(options: BudgetMiddlewareOptions): Middle
         signal: context.signal,
         priority: context.priority,
         session: context.session?.id,
+        ...(context.session?.share === undefined ? {} : { share: context.session.share }),
         timeoutMs: route.timeouts.queueMs,
         onQueued: () =>
           context.emit({ ...eventBase(context), type: 'queued', attempt: context.attempt }),

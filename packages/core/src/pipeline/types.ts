@@ -8,6 +8,8 @@ export interface SessionRef {
   id: string;
   /** Higher goes first; default 0. */
   priority?: number;
+  /** Weight among sessions of the same priority (grants per round); default 1. */
+  share?: number;
   parentId?: string;
 }
 

@@ -9,10 +9,12 @@ export interface SpawnSessionOptions {
   /** Higher goes first in every budget queue. Default: the fleet's child priority (0). */
   priority?: number;
   /**
-   * The session's relative share among its siblings, kept for reporting. Default 1.
+   * The session's weight among queued siblings of the same priority: grants per round of the
+   * budget's round-robin. Default 1; `share: 2` gets two grants where a sibling gets one.
    *
-   * TODO(fleet): not enforced yet. Siblings of one priority are served round-robin, one grant
-   * each per round; a weighted round-robin in the core fair queue would make `share: 2` mean two.
+   * TODO(fleet): enforced by in-process (memory) budgets; requests of a worker or child process
+   * bound to the session, and the Redis backend's local queue, are served with share 1 until the
+   * budget protocol carries it.
    */
   share?: number;
 }
@@ -119,7 +121,12 @@ export class FleetSession implements Session {
     return this.host.router.chat(request, {
       ...options,
       signal,
-      session: { id: this.id, priority: this.priority, parentId: this.parent?.id },
+      session: {
+        id: this.id,
+        priority: this.priority,
+        share: this.share,
+        parentId: this.parent?.id,
+      },
     });
   }
 
