@@ -108,9 +108,14 @@ const authSchema = z
     type: z.enum(['bearer', 'none']).default('bearer'),
     envVars: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]),
     header: z.string().min(1).optional(),
-    credential: fn<
-      (apiKey: string, nowMs: number, context: { providerOptions: Record<string, unknown> }) => string
-    >().optional(),
+    credential:
+      fn<
+        (
+          apiKey: string,
+          nowMs: number,
+          context: { providerOptions: Record<string, unknown> },
+        ) => string
+      >().optional(),
   })
   .default({ type: 'bearer', envVars: [] }) satisfies z.ZodType<ProviderAuth, unknown>;
 
