@@ -16,7 +16,8 @@ export interface SimulatorDescription {
  * the mode and content source.
  */
 export function describeSimulator(sim: Simulator): SimulatorDescription {
-  const settings = sim.settings();
+  // The bound port, not the requested one (0 asks for a free port).
+  const settings = { ...sim.settings(), port: sim.port };
   const baseURLs = {
     coding: `${sim.url}${CODING_BASE_PATH}`,
     general: `${sim.url}${GENERAL_BASE_PATH}`,

@@ -167,7 +167,7 @@ export class FleetSession implements Session {
 }
 
 function validateName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || name.includes('/')) {
+  if (typeof name !== 'string' || name.trim().length === 0 || name.includes('/')) {
     throw new SluiceError({
       kind: 'config',
       message: `session.spawn: name must be a non-empty string without "/", got ${JSON.stringify(name)}.`,
