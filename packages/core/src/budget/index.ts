@@ -20,3 +20,4 @@ export {
   type LimitChange,
   type LossSignal,
 } from './adaptive-limit.js';
+export { BudgetEvents } from './budget-events.js';

@@ -1,3 +1,4 @@
+import { BudgetEvents } from './budget-events.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { FairQueue, type Lane } from './fair-queue.js';
 import type { AcquireOptions, Budget, BudgetEventMap, BudgetEventName, Lease } from './types.js';
@@ -30,7 +31,6 @@ export function createLeaseBudget(options: LeaseBudgetOptions): Budget {
 }
 
 type Listener<E extends BudgetEventName> = (payload: BudgetEventMap[E]) => void;
-type ListenerTable = { [E in BudgetEventName]: Listener<E>[] };
 
 /**
  * A queued acquire. Kept deliberately small (see the bench: bytes per queued waiter): only the
@@ -133,15 +133,7 @@ class LeaseBudget implements Budget {
   private readonly deadlineLists = new Map<number, DeadlineList>();
   private readonly signalGroups = new Map<AbortSignal, SignalGroup>();
   private idleResolvers: (() => void)[] = [];
-  private readonly listeners: ListenerTable = {
-    queued: [],
-    acquired: [],
-    released: [],
-    rejected: [],
-    resized: [],
-    cooldown: [],
-    idle: [],
-  };
+  private readonly events: BudgetEvents;
 
   constructor(
     readonly key: string,
@@ -156,6 +148,7 @@ class LeaseBudget implements Budget {
       });
     }
     this.currentLimit = checkLimit(key, limit);
+    this.events = new BudgetEvents(key);
   }
 
   get limit(): number {
@@ -196,7 +189,7 @@ class LeaseBudget implements Budget {
   resize(limit: number): void {
     const previous = this.currentLimit;
     this.currentLimit = checkLimit(this.key, limit);
-    if (this.listeners.resized.length > 0) {
+    if (this.events.has('resized')) {
       this.emit('resized', { key: this.key, limit: this.currentLimit, previous });
     }
 
@@ -219,7 +212,7 @@ class LeaseBudget implements Budget {
     if (this.cooldownTimer !== undefined) clearTimeout(this.cooldownTimer);
     this.cooldownTimer = setTimeout(() => this.endCooldown(), clampDelay(untilMs - now));
     this.syncCooldownRef();
-    if (this.listeners.cooldown.length > 0) {
+    if (this.events.has('cooldown')) {
       this.emit('cooldown', { key: this.key, untilMs, reason });
     }
   }
@@ -230,26 +223,13 @@ class LeaseBudget implements Budget {
   }
 
   on<E extends BudgetEventName>(event: E, listener: Listener<E>): () => void {
-    const table = this.listeners as unknown as Record<BudgetEventName, Listener<E>[]>;
-    if (!Object.hasOwn(table, event)) {
-      throw new SluiceError({
-        kind: 'config',
-        message: `Budget "${this.key}" has no event "${String(event)}".`,
-        hint: `Use one of: ${Object.keys(table).join(', ')}.`,
-      });
-    }
-
-    // Copy on write, so a listener that unsubscribes during an emit does not skip its neighbour.
-    table[event] = [...table[event], listener];
-    return () => {
-      table[event] = table[event].filter((existing) => existing !== listener);
-    };
+    return this.events.on(event, listener);
   }
 
   /** Called by a lease, once. */
   releaseLease(lease: LeaseImpl): void {
     this.activeCount--;
-    if (this.listeners.released.length > 0) {
+    if (this.events.has('released')) {
       this.emit('released', {
         key: this.key,
         leaseId: lease.id,
@@ -300,7 +280,7 @@ class LeaseBudget implements Budget {
     }
 
     this.syncCooldownRef();
-    if (this.listeners.queued.length > 0) {
+    if (this.events.has('queued')) {
       this.emit('queued', { key: this.key, session, pending: this.queue.size });
     }
 
@@ -336,7 +316,7 @@ class LeaseBudget implements Budget {
   private grant(now: number, waitedMs: number, session: string | undefined): LeaseImpl {
     this.activeCount++;
     const lease = new LeaseImpl(this, this.nextLeaseId++, this.key, now, waitedMs);
-    if (this.listeners.acquired.length > 0) {
+    if (this.events.has('acquired')) {
       this.emit('acquired', {
         key: this.key,
         leaseId: lease.id,
@@ -492,30 +472,17 @@ class LeaseBudget implements Budget {
       this.idleResolvers = [];
       for (const resolve of resolvers) resolve();
     }
-    if (this.listeners.idle.length > 0) this.emit('idle', { key: this.key });
+    if (this.events.has('idle')) this.emit('idle', { key: this.key });
   }
 
   private emitRejected(session: string | undefined, reason: unknown): void {
-    if (this.listeners.rejected.length > 0) {
+    if (this.events.has('rejected')) {
       this.emit('rejected', { key: this.key, session, reason });
     }
   }
 
-  /**
-   * Listeners run synchronously, after the budget's state is consistent. A listener that throws
-   * cannot corrupt the budget or stop other listeners: its error is rethrown on a microtask, the
-   * way EventTarget reports listener errors, so it is never silently lost.
-   */
   private emit<E extends BudgetEventName>(event: E, payload: BudgetEventMap[E]): void {
-    for (const listener of this.listeners[event] as Listener<E>[]) {
-      try {
-        listener(payload);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.events.emit(event, payload);
   }
 }
 

@@ -1,4 +1,4 @@
-import { SluiceError } from '@sluice/core';
+import { BudgetEvents, SluiceError } from '@sluice/core';
 import type { AcquireOptions, Budget, BudgetEventMap, BudgetEventName, Lease } from '@sluice/core';
 
 import { LocalFairQueue } from './local-fair-queue.js';
@@ -59,7 +59,6 @@ export interface RedisBudget extends Budget {
 }
 
 type Listener<E extends BudgetEventName> = (payload: BudgetEventMap[E]) => void;
-type ListenerTable = { [E in BudgetEventName]: Listener<E>[] };
 
 interface Waiter {
   resolve: (lease: Lease) => void;
@@ -124,15 +123,7 @@ export class RedisBudgetImpl implements RedisBudget {
   private idleResolvers: (() => void)[] = [];
   /** Waiters whose acquire guessed "a slot is free" and that were not reported queued yet. */
   private unnotified: Waiter[] = [];
-  private readonly listeners: ListenerTable = {
-    queued: [],
-    acquired: [],
-    released: [],
-    rejected: [],
-    resized: [],
-    cooldown: [],
-    idle: [],
-  };
+  private readonly events: BudgetEvents;
 
   constructor(
     private readonly link: RedisLink,
@@ -140,6 +131,7 @@ export class RedisBudgetImpl implements RedisBudget {
     limit: number,
   ) {
     this.currentLimit = checkLimit(key, limit);
+    this.events = new BudgetEvents(key);
   }
 
   get limit(): number {
@@ -274,18 +266,7 @@ export class RedisBudgetImpl implements RedisBudget {
   }
 
   on<E extends BudgetEventName>(event: E, listener: Listener<E>): () => void {
-    const table = this.listeners as unknown as Record<BudgetEventName, Listener<E>[]>;
-    if (!(event in table)) {
-      throw new SluiceError({
-        kind: 'config',
-        message: `Budget "${this.key}" has no event "${String(event)}".`,
-        hint: `Use one of: ${Object.keys(table).join(', ')}.`,
-      });
-    }
-    table[event] = [...table[event], listener];
-    return () => {
-      table[event] = table[event].filter((existing) => existing !== listener);
-    };
+    return this.events.on(event, listener);
   }
 
   /** True while this budget has something Redis must hear about regularly. */
@@ -652,17 +633,8 @@ export class RedisBudgetImpl implements RedisBudget {
     this.emit('rejected', { key: this.key, session, reason });
   }
 
-  /** Listener errors are rethrown on a microtask, so they cannot corrupt the budget. */
   private emit<E extends BudgetEventName>(event: E, payload: BudgetEventMap[E]): void {
-    for (const listener of this.listeners[event] as Listener<E>[]) {
-      try {
-        listener(payload);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.events.emit(event, payload);
   }
 }
 
