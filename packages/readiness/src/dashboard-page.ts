@@ -125,7 +125,7 @@ const SCRIPT = `
       box.append(h('div', { class: 'gauge', 'data-budget': p.key, 'data-active': p.active, 'data-limit': p.limit, 'data-queued': p.queued },
         h('div', { class: 'name' }, p.instance ? p.instance + ' · ' + (p.displayName || p.providerId) : p.key),
         gaugeSvg(p),
-        h('div', { class: 'sub kv' }, 'queued ' + p.queued + ' · ' + p.backend),
+        h('div', { class: 'sub kv' }, 'queued ' + p.queued + ' · ' + p.backend + (p.health ? ' (' + p.health.state + ')' : '')),
         h('div', { class: 'sub kv' }, 'lease wait p50/p95 ' + pair(p.leaseWaitP50Ms, p.leaseWaitP95Ms)),
         p.adaptive ? h('div', { class: 'sub kv', 'data-adaptive': p.limit }, 'adaptive ' + p.adaptive.min + '-' + p.adaptive.max + (p.adaptive.lastReason ? ': ' + p.adaptive.lastReason : '')) : null,
         h('div', { class: 'cool kv', 'data-cooldown-ms': p.cooldownRemainingMs })));

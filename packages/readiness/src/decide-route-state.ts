@@ -155,6 +155,17 @@ function degradedVerdict(input: StateInput): StateVerdict | undefined {
   const instance = route?.instance ?? '?';
   const limitText = `providers.${instance}.maxConcurrency (now ${route?.maxConcurrency ?? budget?.limit ?? '?'})`;
 
+  // A shared backend that is down or reconnecting: acquisitions fail fast (or run at a local cap
+  // of 1), so the route cannot work at full speed whatever the provider does.
+  if (budget?.health && budget.health.state !== 'ok') {
+    const detail = budget.health.detail ? `: ${budget.health.detail}` : '';
+    return {
+      state: 'degraded',
+      reason: `The ${budget.backend} budget backend of ${budget.key} is ${budget.health.state}${detail}.`,
+      fix: `Check the ${budget.backend === 'redis' ? 'Redis server' : 'budget owner (parent process or broker)'} behind providers.${instance}.budget; requests fail fast until it is back.`,
+    };
+  }
+
   if (budget && budget.cooldownRemainingMs > 0) {
     const why = budget.cooldownReason ? ` (${budget.cooldownReason})` : '';
     return {

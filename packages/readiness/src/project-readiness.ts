@@ -130,6 +130,9 @@ export function gaugeOf(
     cooldownReason: cooldownRemainingMs > 0 ? (logged?.cooldownReason ?? null) : null,
     leaseWaitP50Ms,
     leaseWaitP95Ms,
+    health: budget?.health
+      ? { state: budget.health.state, detail: budget.health.detail ?? null }
+      : null,
     ...adaptiveOf(budget),
   };
 }

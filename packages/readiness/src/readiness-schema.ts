@@ -57,6 +57,15 @@ export const budgetGaugeSchema = z.object({
   cooldownReason: z.string().nullable(),
   leaseWaitP50Ms: nullableMs,
   leaseWaitP95Ms: nullableMs,
+  health: z
+    .object({
+      state: z.enum(['ok', 'degraded', 'down']),
+      detail: z.string().nullable(),
+    })
+    .nullable()
+    .describe(
+      'Health of a shared backend (Redis, a parent over IPC or a socket broker); null for an in-process budget.',
+    ),
   adaptive: z
     .object({
       min: z.number().int().positive(),
