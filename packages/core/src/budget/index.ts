@@ -21,3 +21,4 @@ export {
   type LossSignal,
 } from './adaptive-limit.js';
 export { BudgetEvents } from './budget-events.js';
+export { checkAcquireOptions, checkLimit } from './lease-budget.js';

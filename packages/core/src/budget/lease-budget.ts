@@ -494,7 +494,11 @@ function clampDelay(delayMs: number): number {
   return Math.min(Math.max(0, delayMs), 2_147_483_647);
 }
 
-function checkLimit(key: string, limit: unknown): number {
+/**
+ * Validates a budget limit: an integer >= 0 (0 = no cap). Throws a `config` SluiceError naming the
+ * budget key and the value. Shared by every Budget implementation.
+ */
+export function checkLimit(key: string, limit: unknown): number {
   if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 0) return limit;
   throw new SluiceError({
     kind: 'config',
@@ -504,7 +508,11 @@ function checkLimit(key: string, limit: unknown): number {
   });
 }
 
-function checkAcquireOptions(key: string, options: AcquireOptions): SluiceError | undefined {
+/**
+ * Validates acquire options (priority, timeoutMs, session, share); returns the `config`
+ * SluiceError naming the field, or undefined. Shared by every Budget implementation.
+ */
+export function checkAcquireOptions(key: string, options: AcquireOptions): SluiceError | undefined {
   const { priority, timeoutMs, session, share } = options;
   if (share !== undefined && !(typeof share === 'number' && Number.isFinite(share) && share > 0)) {
     return acquireOptionError(key, 'share', share, 'a finite number > 0 (grants per round)');

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { Redis } from 'ioredis';
-import { SluiceError, redactSecrets } from '@sluice/core';
+import { SluiceError, checkLimit, redactSecrets } from '@sluice/core';
 import type { BudgetBackend } from '@sluice/core';
 
 import {
-  checkLimit,
   RedisBudgetImpl,
   type LinkState,
   type RedisBudget,

@@ -1,4 +1,4 @@
-import { BudgetEvents, SluiceError } from '@sluice/core';
+import { BudgetEvents, SluiceError, checkAcquireOptions, checkLimit } from '@sluice/core';
 import type { AcquireOptions, Budget, BudgetEventMap, BudgetEventName, Lease } from '@sluice/core';
 
 import { LocalFairQueue } from './local-fair-queue.js';
@@ -636,34 +636,4 @@ export class RedisBudgetImpl implements RedisBudget {
   private emit<E extends BudgetEventName>(event: E, payload: BudgetEventMap[E]): void {
     this.events.emit(event, payload);
   }
-}
-
-/** @internal */
-export function checkLimit(key: string, limit: unknown): number {
-  if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 0) return limit;
-  throw new SluiceError({
-    kind: 'config',
-    phase: 'config',
-    message: `Budget "${key}": limit must be an integer >= 0 (0 = no cap), got ${String(limit)}.`,
-    hint: 'Set maxConcurrency to a whole number such as 3, or 0 for no client-side cap.',
-  });
-}
-
-function checkAcquireOptions(key: string, options: AcquireOptions): SluiceError | undefined {
-  const { priority, timeoutMs, session } = options;
-  const bad = (field: string, value: unknown, expected: string) =>
-    new SluiceError({
-      kind: 'config',
-      message: `Budget "${key}": acquire option ${field} must be ${expected}, got ${String(value)}.`,
-    });
-  if (priority !== undefined && !(typeof priority === 'number' && Number.isFinite(priority))) {
-    return bad('priority', priority, 'a finite number (higher goes first)');
-  }
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
-    return bad('timeoutMs', timeoutMs, 'a number of ms >= 0 (0 = no limit)');
-  }
-  if (session !== undefined && typeof session !== 'string') {
-    return bad('session', session, 'a session id string');
-  }
-  return undefined;
 }
