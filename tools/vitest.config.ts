@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { mergeConfig } from 'vitest/config';
-import { packageTests } from './vitest.shared';
+import { packageTests } from './vitest.shared.ts';
 
 // The generator's end-to-end test builds, lints and tests a scaffolded package in a temporary
 // workspace, which takes a minute or two on a loaded 2-core machine. tools/ sits one level below

@@ -1,3 +1,3 @@
-import { packageTests } from '../../tools/vitest.shared';
+import { packageTests } from '../../tools/vitest.shared.ts';
 
 export default packageTests(import.meta.dirname);
