@@ -21,4 +21,4 @@ export {
   type LossSignal,
 } from './adaptive-limit.js';
 export { BudgetEvents } from './budget-events.js';
-export { checkAcquireOptions, checkLimit } from './lease-budget.js';
+export { checkAcquireOptions, checkLimit, rejectionBeforeQueue } from './lease-budget.js';

@@ -169,14 +169,10 @@ class LeaseBudget implements Budget {
 
   acquire(options?: AcquireOptions): Promise<Lease> {
     const signal = options?.signal;
-    if (signal?.aborted) {
-      this.emitRejected(options?.session, signal.reason);
-      return Promise.reject(signal.reason);
-    }
-
-    if (options !== undefined) {
-      const problem = checkAcquireOptions(this.key, options);
-      if (problem !== undefined) return Promise.reject(problem);
+    const early = rejectionBeforeQueue(this.key, options);
+    if (early !== undefined) {
+      if (early.aborted) this.emitRejected(options?.session, early.reason);
+      return Promise.reject(early.reason);
     }
 
     // Fast path: a free slot and nobody ahead. One resolved promise, no queue node.
@@ -506,6 +502,21 @@ export function checkLimit(key: string, limit: unknown): number {
     message: `Budget "${key}": limit must be an integer >= 0 (0 = no cap), got ${describe(limit)}.`,
     hint: 'Set maxConcurrency to a whole number such as 3, or 0 for no client-side cap.',
   });
+}
+
+/**
+ * Why an acquire fails before it may queue, if it does: its signal is already aborted (the
+ * signal's reason; `aborted` true, reported as a `rejected` event) or an option is bad (a `config`
+ * SluiceError). Undefined for an acquire that may go on. Shared by every Budget implementation.
+ */
+export function rejectionBeforeQueue(
+  key: string,
+  options: AcquireOptions | undefined,
+): { reason: unknown; aborted: boolean } | undefined {
+  if (options === undefined) return undefined;
+  if (options.signal?.aborted) return { reason: options.signal.reason, aborted: true };
+  const problem = checkAcquireOptions(key, options);
+  return problem === undefined ? undefined : { reason: problem, aborted: false };
 }
 
 /**

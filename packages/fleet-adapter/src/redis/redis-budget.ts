@@ -1,4 +1,4 @@
-import { BudgetEvents, SluiceError, checkAcquireOptions, checkLimit } from '@sluice/core';
+import { BudgetEvents, SluiceError, checkLimit, rejectionBeforeQueue } from '@sluice/core';
 import type { AcquireOptions, Budget, BudgetEventMap, BudgetEventName, Lease } from '@sluice/core';
 
 import { LocalFairQueue } from './local-fair-queue.js';
@@ -182,13 +182,10 @@ export class RedisBudgetImpl implements RedisBudget {
 
   acquire(options?: AcquireOptions): Promise<Lease> {
     const signal = options?.signal;
-    if (signal?.aborted) {
-      this.emitRejected(options?.session, signal.reason);
-      return Promise.reject(signal.reason);
-    }
-    if (options !== undefined) {
-      const problem = checkAcquireOptions(this.key, options);
-      if (problem !== undefined) return Promise.reject(problem);
+    const early = rejectionBeforeQueue(this.key, options);
+    if (early !== undefined) {
+      if (early.aborted) this.emitRejected(options?.session, early.reason);
+      return Promise.reject(early.reason);
     }
     const state = this.link.state;
     if (state === 'closed' || (state === 'down' && this.link.onUnavailable === 'fail')) {
