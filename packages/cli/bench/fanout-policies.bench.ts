@@ -5,6 +5,9 @@
 // to 1 halfway through. Writes bench-results/fanout-policies.json and one in-flight-over-time
 // chart per policy (bench-results/fanout-<policy>.svg).
 //
+// Each turn answers 16-80 tokens (a hash of session and turn picks its max_tokens), the same in
+// every run; one extra run of the shared budget gives every turn 48 tokens.
+//
 // Timing is the demo's, scaled ~15x down from GLM's 45 s stalls: the simulator holds the headers
 // of a request past the ceiling for 4 s, the client's headers deadline is 2.5 s, 3 attempts.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,27 @@ const BENCH_INSTANCE = { ...DEMO_INSTANCE, retry: { ...DEMO_INSTANCE.retry, maxA
 const ADVERTISED: number = DEMO_SIMULATOR.advertised;
 const PROCESSES = 4;
 
+// Agents' answers vary in length, so the turns do too: each (session, turn) gets its own output
+// length, from 16 to 80 tokens (mean 48, the demo's length), the same in every run. The simulator
+// generates 80 tokens and each request's max_tokens cuts its answer to its length. One extra run
+// of the shared budget uses 48 tokens for every turn, to show the bound of equal streams.
+const MAX_TOKENS = 80;
+const EQUAL_TOKENS: number = DEMO_SIMULATOR.outputTokens;
+function turnTokens(session: string, turn: number): number {
+  let hash = 2166136261;
+  for (const char of `${session}#${turn}`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
+  return 16 + ((hash >>> 0) % 65);
+}
+type Lengths = 'varied' | 'equal';
+function meanTurnTokens(): number {
+  const names = ['root', ...Array.from({ length: CHILDREN }, (_, i) => `child-${i + 1}`)];
+  const all = names.flatMap((name) =>
+    Array.from({ length: TASKS }, (_, i) => turnTokens(name, i + 1)),
+  );
+  return all.reduce((total, tokens) => total + tokens, 0) / all.length;
+}
+const maxTokensOf = (lengths: Lengths) => (lengths === 'equal' ? EQUAL_TOKENS : turnTokens);
+
 interface PolicyRun {
   id: string;
   label: string;
@@ -48,7 +72,8 @@ interface PolicyRun {
   idealMs: number;
   meanStreamMs: number;
   meanServerMs: number;
-  bestScheduleMs: number;
+  /** Equal streams only: ceil(streams / ceiling) rounds of the mean stream time. */
+  bestScheduleMs: number | undefined;
   peakInFlightServer: number;
   timeline: TimelineSample[];
   /** The client-side limit over time, ms since the run started; undefined = no cap. */
@@ -81,12 +106,13 @@ function policyRouter(simulator: Simulator, instance: Record<string, unknown>): 
  * machine load slows the ideal and the run alike. The simulator's own service time (served to
  * [DONE]) is kept for the notes.
  */
-async function recordingSimulator() {
+async function recordingSimulator(lengths: Lengths) {
   const ceiling = { now: CEILING };
   const served = new Map<number, number>();
   const serverMs: number[] = [];
   const simulator = await startSimulator({
     ...DEMO_SIMULATOR,
+    outputTokens: lengths === 'equal' ? EQUAL_TOKENS : MAX_TOKENS,
     onEvent: (event) => {
       if (event.type === 'served') served.set(event.index, event.atMs);
       const start = served.get(event.index);
@@ -120,6 +146,7 @@ async function recordingSimulator() {
     idealMs: () => streams.reduce((total, stream) => total + stream.ms / stream.ceiling, 0),
     // Streams are not divisible: n streams of equal length on c slots need ceil(n / c) rounds.
     bestScheduleMs: () => {
+      if (lengths !== 'equal') return undefined;
       const mean = streams.reduce((total, stream) => total + stream.ms, 0) / streams.length;
       const rounds = [CEILING, 1].reduce((total, c) => {
         const count = streams.filter((stream) => stream.ceiling === c).length;
@@ -175,8 +202,10 @@ async function runSingleRouter(options: {
   instance: Record<string, unknown>;
   staticLimit: number | undefined;
   dropCeilingAfter?: number;
+  lengths?: Lengths;
 }): Promise<PolicyRun> {
-  const recording = await recordingSimulator();
+  const lengths = options.lengths ?? 'varied';
+  const recording = await recordingSimulator(lengths);
   const simulator = recording.simulator;
   const router = policyRouter(simulator, options.instance);
   const startedAt = Date.now();
@@ -197,7 +226,13 @@ async function runSingleRouter(options: {
 
   let report: FleetReport;
   try {
-    report = await runFleetScenario({ router, children: CHILDREN, tasks: TASKS, toolMs: 50 });
+    report = await runFleetScenario({
+      router,
+      children: CHILDREN,
+      tasks: TASKS,
+      toolMs: 50,
+      maxTokens: maxTokensOf(lengths),
+    });
   } finally {
     watch.off();
     unobserve();
@@ -251,7 +286,7 @@ async function runSingleRouter(options: {
  * the caps are independent, so nothing bounds the sum.
  */
 async function runPerProcess(): Promise<PolicyRun> {
-  const recording = await recordingSimulator();
+  const recording = await recordingSimulator('varied');
   const simulator = recording.simulator;
   const routers = Array.from({ length: PROCESSES }, () =>
     policyRouter(simulator, { maxConcurrency: zhipu.maxConcurrency }),
@@ -260,12 +295,14 @@ async function runPerProcess(): Promise<PolicyRun> {
   simulator.resetStats();
   const started = performance.now();
   const reports = await Promise.all(
-    routers.map((router) =>
+    routers.map((router, index) =>
       runFleetScenario({
         router,
         children: SESSIONS / PROCESSES - 1,
         tasks: TASKS,
         toolMs: 50,
+        // Names repeat across the 4 "processes"; offset them so each session keeps its lengths.
+        maxTokens: (session: string, turn: number) => turnTokens(session, turn + 100 * index),
       }),
     ),
   );
@@ -428,7 +465,7 @@ function printTable(rows: Record<string, unknown>[]): void {
 
 async function main(): Promise<void> {
   const benchStarted = performance.now();
-  const computedMs = (DEMO_SIMULATOR.outputTokens / DEMO_SIMULATOR.tokensPerSecond) * 1000;
+  const computedMs = (EQUAL_TOKENS / DEMO_SIMULATOR.tokensPerSecond) * 1000;
 
   const runs: PolicyRun[] = [];
   runs.push(
@@ -446,6 +483,15 @@ async function main(): Promise<void> {
       label: `shared budget ${zhipu.maxConcurrency}`,
       instance: { maxConcurrency: zhipu.maxConcurrency },
       staticLimit: zhipu.maxConcurrency,
+    }),
+  );
+  runs.push(
+    await runSingleRouter({
+      id: 'shared-equal',
+      label: `shared budget ${zhipu.maxConcurrency}, equal streams`,
+      instance: { maxConcurrency: zhipu.maxConcurrency },
+      staticLimit: zhipu.maxConcurrency,
+      lengths: 'equal',
     }),
   );
   runs.push(
@@ -477,7 +523,10 @@ async function main(): Promise<void> {
     'makespan s': Number((run.makespanMs / 1000).toFixed(2)),
     'ideal s': Number((run.idealMs / 1000).toFixed(2)),
     'makespan / ideal': Number((run.makespanMs / run.idealMs).toFixed(3)),
-    'makespan / best schedule': Number((run.makespanMs / run.bestScheduleMs).toFixed(3)),
+    'makespan / best schedule':
+      run.bestScheduleMs === undefined
+        ? ''
+        : Number((run.makespanMs / run.bestScheduleMs).toFixed(3)),
     'peak in flight (server)': run.peakInFlightServer,
     'final limit': run.finalLimit ?? 'none',
     'limit changes': run.changes,
@@ -493,12 +542,12 @@ async function main(): Promise<void> {
   const adaptiveOk = adaptive.failed === 0 && adaptive.makespanMs <= 1.2 * adaptive.idealMs;
   const dropOk = drop.followRequests !== undefined && drop.followRequests <= 10;
   const notes = [
-    `workload: 1 parent + ${CHILDREN} sub-agents x ${TASKS} turns = ${REQUESTS} requests, 50 ms tool call between turns`,
-    `simulator: ceiling ${CEILING} (advertises ${ADVERTISED}), mode stall: past the ceiling no headers for ${DEMO_SIMULATOR.stallMs} ms then 429 code 1302; ${DEMO_SIMULATOR.outputTokens} tokens at ${DEMO_SIMULATOR.tokensPerSecond} tokens/s`,
+    `workload: 1 parent + ${CHILDREN} sub-agents x ${TASKS} turns = ${REQUESTS} requests, 50 ms tool call between a session's turns (none after its last); each turn's answer is 16-80 tokens (max_tokens from a hash of session and turn, mean ${meanTurnTokens().toFixed(1)}), the same in every run but the equal-streams one (${EQUAL_TOKENS} tokens each)`,
+    `simulator: ceiling ${CEILING} (advertises ${ADVERTISED}), mode stall: past the ceiling no headers for ${DEMO_SIMULATOR.stallMs} ms then 429 code 1302; ${DEMO_SIMULATOR.tokensPerSecond} tokens/s`,
     `client: headers deadline ${BENCH_INSTANCE.timeouts.headersMs} ms, ${BENCH_INSTANCE.retry.maxAttempts} attempts, backoff ${BENCH_INSTANCE.retry.baseDelayMs}-${BENCH_INSTANCE.retry.maxDelayMs} ms (the demo's timing, ~15x faster than GLM's 45 s stalls)`,
-    `ideal = total stream time / ceiling, per run: the sum over the run's requests of the lease time of the attempt that succeeded (sent to last byte, client side), each divided by the ceiling in force when it was sent (3, or 1 after the drop); measured inside each run so that machine load slows ideal and run alike. Mean stream time ${mean(runs, 'meanStreamMs').toFixed(0)} ms client side, ${mean(runs, 'meanServerMs').toFixed(0)} ms in the simulator (served to [DONE]); outputTokens / tokensPerSecond gives ${computedMs.toFixed(0)} ms`,
+    `ideal = total stream time / ceiling, per run: the sum over the run's requests of the lease time of the attempt that succeeded (sent to last byte, client side), each divided by the ceiling in force when it was sent (3, or 1 after the drop); measured inside each run so that machine load slows ideal and run alike. Mean stream time ${mean(runs, 'meanStreamMs').toFixed(0)} ms client side, ${mean(runs, 'meanServerMs').toFixed(0)} ms in the simulator (served to [DONE]); ${EQUAL_TOKENS} tokens / ${DEMO_SIMULATOR.tokensPerSecond} tokens/s gives ${computedMs.toFixed(0)} ms`,
     `per-process: ${PROCESSES} routers in this process, each with its own budget registry of ${zhipu.maxConcurrency} and ${SESSIONS / PROCESSES} sessions, the same load as ${PROCESSES} processes with a limiter each (the caps never see each other)`,
-    `best schedule = ceil(streams / ceiling) rounds of the mean stream time: streams cannot be split, so ${REQUESTS} equal streams on ${CEILING} slots need ${Math.ceil(REQUESTS / CEILING)} rounds, ${(Math.ceil(REQUESTS / CEILING) / (REQUESTS / CEILING)).toFixed(3)} x the ideal; the 1.05 target of the shared budget sits at that bound`,
+    `best schedule (equal streams only) = ceil(streams / ceiling) rounds of the mean stream time: streams cannot be split, so ${REQUESTS} equal streams on ${CEILING} slots need ${Math.ceil(REQUESTS / CEILING)} rounds, ${(Math.ceil(REQUESTS / CEILING) / (REQUESTS / CEILING)).toFixed(3)} x the ideal, whatever the scheduler; with answers of varied length the slots can be filled evenly and the bound is the ideal itself`,
     `requests to follow = attempts sent from the start (adaptive) or from the drop until the limit first reached the ceiling`,
     `target shared budget 0 failures and <= 1.05 x ideal: ${verdict(sharedOk)} (${(shared.makespanMs / shared.idealMs).toFixed(3)} x)`,
     `target adaptive from ${ADVERTISED} 0 failed and <= 1.2 x ideal: ${verdict(adaptiveOk)} (${(adaptive.makespanMs / adaptive.idealMs).toFixed(3)} x, ${adaptive.failed} failed)`,

@@ -36,7 +36,8 @@ export interface FleetScenarioOptions {
   toolMs?: number;
   /** Prompt of one turn. */
   prompt?: (session: string, turn: number) => string;
-  maxTokens?: number;
+  /** Output cap of every turn, or of one turn (agents' answers vary in length). */
+  maxTokens?: number | ((session: string, turn: number) => number);
   /**
    * Agent mode: each parent turn offers the model a tool; when the model calls it, the parent
    * spawns a sub-agent session for the call, waits for its answer and sends the tool result in a
@@ -146,7 +147,7 @@ async function runSession(
     try {
       const messages: ChatMessage[] = [{ role: 'user', content: prompt(session.name, turn) }];
       const tools = options.delegate && session.parent === undefined ? [DELEGATE_TOOL] : undefined;
-      const calls = await streamTurn(session, row, { messages, tools }, options);
+      const calls = await streamTurn(session, row, { messages, tools }, turn, options);
       if (calls.length > 0) {
         row.state = 'tool';
         notify();
@@ -171,7 +172,7 @@ async function runSession(
             content: text,
           })),
         );
-        await streamTurn(session, row, { messages, tools }, options);
+        await streamTurn(session, row, { messages, tools }, turn, options);
       }
     } catch (error) {
       if (stop.aborted) break;
@@ -179,6 +180,8 @@ async function runSession(
       if (!SluiceError.isInstance(error)) throw error;
     }
 
+    // The tool call runs between turns: after the last answer the session is done.
+    if (turn === options.tasks) break;
     row.state = 'tool';
     notify();
     await sleep(options.toolMs ?? 50, stop);
@@ -205,13 +208,18 @@ async function streamTurn(
   session: Session,
   row: SessionProgress,
   request: { messages: ChatMessage[]; tools: ChatTool[] | undefined },
+  turn: number,
   options: FleetScenarioOptions,
 ): Promise<ToolCall[]> {
+  const maxTokens =
+    typeof options.maxTokens === 'function'
+      ? options.maxTokens(session.name, turn)
+      : options.maxTokens;
   const stream = session.chat(
     {
       messages: request.messages,
       ...(request.tools ? { tools: request.tools } : {}),
-      ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
+      ...(maxTokens ? { maxTokens } : {}),
     },
     options.route ? { route: options.route } : {},
   );
