@@ -5,6 +5,8 @@ import { createBudgetRegistry } from '../src/budget/budget-registry.js';
 import { SluiceError } from '../src/errors/sluice-error.js';
 import { createRouter } from '../src/router/create-router.js';
 import type { SluiceEvent } from '../src/router/router-events.js';
+import type { ChatEvent } from '../src/events/chat-events.js';
+import type { Middleware } from '../src/pipeline/types.js';
 import {
   MOCK_CHAT_URL,
   chatHandler,
@@ -295,5 +297,39 @@ describe('router transport details', () => {
     expect(failure).toMatchObject({ kind: 'aborted' });
     expect(budget.active).toBe(0);
     expect(() => router.chat(hi)).toThrow(/closed/);
+  });
+});
+
+describe('user middleware that wraps the events in its own generator', () => {
+  it('sees every event, and the router still collects the answer and frees the lease', async () => {
+    server.use(chatHandler(() => sse(sseAnswer('Hel', 'lo', ' there'))));
+    const seen: string[] = [];
+    const shout: Middleware = async (context, next) => {
+      const response = await next(context);
+      async function* loud(): AsyncGenerator<ChatEvent> {
+        for await (const event of response.events) {
+          seen.push(event.type);
+          yield event.type === 'text-delta' ? { ...event, text: event.text.toUpperCase() } : event;
+        }
+      }
+      return { ...response, events: loud() };
+    };
+    const budgets = createBudgetRegistry();
+    const router = createRouter({ config: mockConfig(), budgets, middleware: [shout] });
+    const budget = budgets.get(router.route().budgetKey, { limit: 1 });
+
+    expect(await router.chat(hi).text()).toBe('HELLO THERE');
+    expect(seen[0]).toBe('start');
+    expect(seen.at(-1)).toBe('finish');
+    expect(budget.active).toBe(0);
+
+    // Breaking out early still ends the body and releases the lease exactly once.
+    server.use(chatHandler(() => sse(sseAnswer('a', 'b', 'c'))));
+    const stream = router.chat(hi);
+    for await (const event of stream) {
+      if (event.type === 'text-delta') break;
+    }
+    expect(budget.active).toBe(0);
+    await router.close();
   });
 });

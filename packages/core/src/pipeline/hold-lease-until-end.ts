@@ -1,6 +1,13 @@
 import type { Lease } from '../budget/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
+import {
+  EVENT_BATCHES,
+  batchedEvents,
+  eventBatchesOf,
+  type BatchedEvents,
+  type EventBatches,
+} from './event-batches.js';
 import type { ModelResponse } from './types.js';
 
 /** Options of {@link holdLeaseUntilEnd}. */
@@ -93,60 +100,65 @@ const abandoned = new FinalizationRegistry<(reason: unknown) => void>((cancel) =
 
 /**
  * Wraps an async iterable so that `onEnd` runs when iteration completes, throws, or is returned
- * early. Each call of `[Symbol.asyncIterator]` wraps the inner iterator afresh.
+ * early. Each call of `[Symbol.asyncIterator]` (or of its batches) wraps the inner iterable's
+ * afresh.
  */
 function endsWith(
   inner: AsyncIterable<ChatEvent>,
   onEnd: () => void,
   owner: ModelResponse,
-): AsyncIterable<ChatEvent> & { owner: ModelResponse } {
+): BatchedEvents & { owner: ModelResponse } {
+  const open = (): EventBatches & { owner: ModelResponse } => {
+    let batches: EventBatches;
+    try {
+      batches = eventBatchesOf(inner);
+    } catch (error) {
+      onEnd();
+      throw error;
+    }
+    return new EndingBatches(batches, onEnd, owner);
+  };
   return {
     // Keeps the response alive while anyone holds its events, so the GC net above cannot fire
     // in the middle of a `for await`.
     owner,
-    [Symbol.asyncIterator](): AsyncIterator<ChatEvent> & { owner: ModelResponse } {
-      let iterator: AsyncIterator<ChatEvent>;
-      try {
-        iterator = inner[Symbol.asyncIterator]();
-      } catch (error) {
-        onEnd();
-        throw error;
-      }
+    [Symbol.asyncIterator]: () => Object.assign(batchedEvents(open()), { owner }),
+    [EVENT_BATCHES]: open,
+  };
+}
 
-      return {
-        owner,
-        async next(): Promise<IteratorResult<ChatEvent>> {
-          let result: IteratorResult<ChatEvent>;
-          try {
-            result = await iterator.next();
-          } catch (error) {
-            onEnd();
-            throw error;
-          }
-          if (result.done === true) onEnd();
-          return result;
-        },
+class EndingBatches implements EventBatches {
+  readonly #inner: EventBatches;
+  readonly #onEnd: () => void;
+  readonly owner: ModelResponse;
 
-        // `break` in for-await lands here: the inner iterator closes its body (a generator runs
-        // its finally), and the lease goes even if that cleanup throws.
-        async return(value?: unknown): Promise<IteratorResult<ChatEvent>> {
-          try {
-            await iterator.return?.(value);
-          } finally {
-            onEnd();
-          }
-          return { done: true, value: undefined };
-        },
+  constructor(inner: EventBatches, onEnd: () => void, owner: ModelResponse) {
+    this.#inner = inner;
+    this.#onEnd = onEnd;
+    this.owner = owner;
+  }
 
-        async throw(error?: unknown): Promise<IteratorResult<ChatEvent>> {
-          try {
-            if (iterator.throw === undefined) throw error;
-            return await iterator.throw(error);
-          } finally {
-            onEnd();
-          }
-        },
-      };
-    },
+  next(): Promise<ChatEvent[] | undefined> {
+    return this.#inner.next().then(this.#onBatch, this.#onError);
+  }
+
+  // `break` in for-await lands here: the inner batches close their body, and the lease goes even
+  // if that cleanup throws.
+  return(): void {
+    try {
+      this.#inner.return();
+    } finally {
+      this.#onEnd();
+    }
+  }
+
+  readonly #onBatch = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
+    if (batch === undefined) this.#onEnd();
+    return batch;
+  };
+
+  readonly #onError = (error: unknown): never => {
+    this.#onEnd();
+    throw error;
   };
 }

@@ -4,6 +4,13 @@ import type { BudgetRegistry } from '../budget/types.js';
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
+import {
+  EVENT_BATCHES,
+  batchedEvents,
+  eventBatchesOf,
+  type BatchedEvents,
+  type EventBatches,
+} from '../pipeline/event-batches.js';
 import type { Middleware, RequestContext } from '../pipeline/types.js';
 
 /** Options of {@link createAdaptiveMiddleware}. */
@@ -124,34 +131,32 @@ interface OutcomeHooks {
 }
 
 /**
- * Passes the events through and reports how the body ended. An iterator object rather than an
- * async generator: a generator that was never started skips its `finally` on `return()`, and
- * a stop must be reported however early it comes.
+ * Passes the events through, batch by batch, and reports how the body ended. A stop is reported
+ * however early it comes, even before the first read.
  */
-function watchOutcome(
-  events: AsyncIterable<ChatEvent>,
-  hooks: OutcomeHooks,
-): AsyncIterable<ChatEvent> {
+function watchOutcome(events: AsyncIterable<ChatEvent>, hooks: OutcomeHooks): BatchedEvents {
+  const open = (): EventBatches => {
+    const source = eventBatchesOf(events);
+    return {
+      next: () =>
+        source.next().then(
+          (batch) => {
+            if (batch === undefined) hooks.onClean();
+            return batch;
+          },
+          (error: unknown) => {
+            hooks.onError(error);
+            throw error;
+          },
+        ),
+      return: () => {
+        hooks.onStop();
+        source.return();
+      },
+    };
+  };
   return {
-    [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
-      const source = events[Symbol.asyncIterator]();
-      return {
-        next: () =>
-          source.next().then(
-            (step) => {
-              if (step.done) hooks.onClean();
-              return step;
-            },
-            (error: unknown) => {
-              hooks.onError(error);
-              throw error;
-            },
-          ),
-        return: (value?: unknown) => {
-          hooks.onStop();
-          return source.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
-        },
-      };
-    },
+    [Symbol.asyncIterator]: () => batchedEvents(open()),
+    [EVENT_BATCHES]: open,
   };
 }

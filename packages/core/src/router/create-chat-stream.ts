@@ -1,5 +1,11 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent, ChatResult } from '../events/chat-events.js';
+import {
+  EVENT_BATCHES,
+  batchedEvents,
+  eventBatchesOf,
+  type EventBatches,
+} from '../pipeline/event-batches.js';
 import type { ModelResponse } from '../pipeline/types.js';
 import { linkAbortSignal } from '../transport/link-abort-signal.js';
 import type { ChatStream } from './types.js';
@@ -42,14 +48,12 @@ class RouterChatStream implements ChatStream {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
-    if (this.#iterated) {
-      throw new TypeError(
-        this.#result
-          ? 'This ChatStream was already consumed by text()/result(); await those again instead of iterating.'
-          : 'A ChatStream can be iterated once; keep the events you need from the first loop.',
-      );
-    }
-    this.#iterated = true;
+    const batches = this.#run();
+    return batchedEvents(batches, batches.interrupted);
+  }
+
+  /** The batched form of the same single iteration, for `collectChatResult`. */
+  [EVENT_BATCHES](): EventBatches {
     return this.#run();
   }
 
@@ -69,8 +73,16 @@ class RouterChatStream implements ChatStream {
     this.#controller.abort(reason ?? this.#abortedError(undefined, 'cancelled'));
   }
 
-  #run(): AsyncIterator<ChatEvent> {
-    return new ChatStreamIterator(this.#options, this.#controller, (reason) =>
+  #run(): ChatStreamBatches {
+    if (this.#iterated) {
+      throw new TypeError(
+        this.#result
+          ? 'This ChatStream was already consumed by text()/result(); await those again instead of iterating.'
+          : 'A ChatStream can be iterated once; keep the events you need from the first loop.',
+      );
+    }
+    this.#iterated = true;
+    return new ChatStreamBatches(this.#options, this.#controller, (reason) =>
       this.#abortedError(reason, 'aborted'),
     );
   }
@@ -86,21 +98,20 @@ class RouterChatStream implements ChatStream {
   }
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
 /**
- * One iteration of a ChatStream: opens the pipeline on the first `next()`, then passes events
- * through with one `.then` each. An abort cancels the response, which ends the pending read at
- * once all the way down to the body; the outcome is then replaced by the `aborted` error.
+ * One iteration of a ChatStream, in batches: opens the pipeline on the first `next()`, then
+ * passes batches through with one `.then` each. An abort cancels the response, which ends the
+ * pending read at once all the way down to the body; the outcome is then replaced by the
+ * `aborted` error, and events already in hand are not handed out.
  */
-class ChatStreamIterator implements AsyncIterator<ChatEvent> {
+class ChatStreamBatches implements EventBatches {
   readonly #options: ChatStreamOptions;
   readonly #signal: AbortSignal;
   readonly #aborted: (reason: unknown) => SluiceError;
   readonly #unlink: () => void;
   #response: ModelResponse | undefined;
-  #source: AsyncIterator<ChatEvent> | undefined;
-  #opening: Promise<IteratorResult<ChatEvent>> | undefined;
+  #source: EventBatches | undefined;
+  #opening: Promise<ChatEvent[] | undefined> | undefined;
   #done = false;
 
   constructor(
@@ -115,38 +126,39 @@ class ChatStreamIterator implements AsyncIterator<ChatEvent> {
     this.#signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  next(): Promise<IteratorResult<ChatEvent>> {
-    if (this.#done) return Promise.resolve(DONE);
-    if (this.#source) return this.#source.next().then(this.#onStep, this.#onError);
+  /** True once the stream was aborted: events in hand are dropped, the next read fails. */
+  readonly interrupted = (): boolean => this.#signal.aborted;
+
+  next(): Promise<ChatEvent[] | undefined> {
+    if (this.#done) return Promise.resolve(undefined);
+    if (this.#source) return this.#source.next().then(this.#onBatch, this.#onError);
     this.#opening ??= this.#open();
     return this.#opening;
   }
 
-  return(): Promise<IteratorResult<ChatEvent>> {
-    if (!this.#done) {
-      this.#finish(false, undefined);
-      this.#source?.return?.(undefined)?.catch(ignore);
-    }
-    return Promise.resolve(DONE);
+  return(): void {
+    if (this.#done) return;
+    this.#finish(false, undefined);
+    this.#source?.return();
   }
 
-  async #open(): Promise<IteratorResult<ChatEvent>> {
+  async #open(): Promise<ChatEvent[] | undefined> {
     try {
       if (this.#signal.aborted) throw this.#aborted(this.#signal.reason);
       const response = await this.#options.open(this.#signal);
       this.#response = response;
       if (this.#signal.aborted) throw this.#aborted(this.#signal.reason);
-      this.#source = response.events[Symbol.asyncIterator]();
+      this.#source = eventBatchesOf(response.events);
     } catch (error) {
       this.#onError(error);
     }
-    return (this.#source as AsyncIterator<ChatEvent>).next().then(this.#onStep, this.#onError);
+    return (this.#source as EventBatches).next().then(this.#onBatch, this.#onError);
   }
 
-  readonly #onStep = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
+  readonly #onBatch = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
     if (this.#signal.aborted) this.#onError(undefined);
-    if (step.done) this.#finish(true, undefined);
-    return step;
+    if (batch === undefined) this.#finish(true, undefined);
+    return batch;
   };
 
   readonly #onError = (error: unknown): never => {
@@ -168,5 +180,3 @@ class ChatStreamIterator implements AsyncIterator<ChatEvent> {
     if (!complete) this.#response?.cancel(this.#signal.aborted ? this.#signal.reason : reason);
   }
 }
-
-function ignore(): void {}

@@ -125,10 +125,10 @@ class AttemptDeadlines {
     if (this.fired) this.cancelOnce(response, this.fired);
 
     return observeEvents(response.events, {
-      onEvent: (event) => {
+      onBatch: (batch) => {
         if (this.fired) throw this.fired;
         this.#lastEventAt = Date.now();
-        if (!this.#sawToken && isTokenEvent(event)) this.#sawToken = true;
+        if (!this.#sawToken && batch.some(isTokenEvent)) this.#sawToken = true;
       },
       onDone: () => {
         if (this.fired) throw this.fired;

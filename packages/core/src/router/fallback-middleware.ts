@@ -1,6 +1,12 @@
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
+import {
+  batchedEvents,
+  eventBatchesOf,
+  type BatchedEvents,
+  type EventBatches,
+} from '../pipeline/event-batches.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { eventBase } from './event-base.js';
 
@@ -68,27 +74,19 @@ class FallbackRun {
     }
   }
 
-  async *events(first: ModelResponse): AsyncGenerator<ChatEvent> {
-    let response = first;
-    for (;;) {
-      let yielded = false;
-      try {
-        for await (const event of response.events) {
-          yielded = true;
-          yield event;
-        }
-        return;
-      } catch (error) {
-        if (yielded) throw error;
-        this.#switchOrThrow(error);
-        response = await this.connect();
-      }
-    }
+  events(first: ModelResponse): AsyncIterableIterator<ChatEvent> & BatchedEvents {
+    return batchedEvents(new FallbackBatches(this, first));
   }
 
   cancel(reason: unknown): void {
     this.#cancelled = true;
     this.#current?.cancel(reason);
+  }
+
+  /** Switches to the next candidate and connects, or rethrows when none may take over. */
+  reconnect(error: unknown): Promise<ModelResponse> {
+    this.#switchOrThrow(error);
+    return this.connect();
   }
 
   #switchOrThrow(error: unknown): void {
@@ -106,5 +104,47 @@ class FallbackRun {
     context.route = to;
     context.attempt = 1;
     context.emit({ ...eventBase(context), type: 'fallback', from, to: to.name, kind: error.kind });
+  }
+}
+
+/** The batches of the current candidate; a failure before any batch moves to the next one. */
+class FallbackBatches implements EventBatches {
+  readonly #run: FallbackRun;
+  #source: EventBatches;
+  #yielded = false;
+  #ended = false;
+
+  constructor(run: FallbackRun, first: ModelResponse) {
+    this.#run = run;
+    this.#source = eventBatchesOf(first.events);
+  }
+
+  async next(): Promise<ChatEvent[] | undefined> {
+    for (;;) {
+      if (this.#ended) return undefined;
+      try {
+        const batch = await this.#source.next();
+        if (batch === undefined) this.#ended = true;
+        else this.#yielded = true;
+        return batch;
+      } catch (error) {
+        if (this.#yielded || this.#ended) {
+          this.#ended = true;
+          throw error;
+        }
+        try {
+          this.#source = eventBatchesOf((await this.#run.reconnect(error)).events);
+        } catch (final) {
+          this.#ended = true;
+          throw final;
+        }
+      }
+    }
+  }
+
+  return(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#source.return();
   }
 }

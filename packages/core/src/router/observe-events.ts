@@ -1,9 +1,17 @@
 import type { ChatEvent } from '../events/chat-events.js';
+import {
+  batchedEvents,
+  eventBatchesOf,
+  type BatchedEvents,
+  type EventBatches,
+} from '../pipeline/event-batches.js';
 
 /** Hooks of {@link observeEvents}; each runs synchronously on the hot path, so keep them cheap. */
 export interface EventObserver {
   /** Sees every event before the consumer does; may throw to fail the stream. */
   onEvent?(event: ChatEvent): void;
+  /** Sees every batch (the events of one network read) before `onEvent` sees its events. */
+  onBatch?(batch: readonly ChatEvent[]): void;
   /** The source ended cleanly; may throw to fail the stream instead. */
   onDone?(): void;
   /** Turns the source's error into the one the consumer gets. */
@@ -13,63 +21,61 @@ export interface EventObserver {
 }
 
 /**
- * Watches an event stream without re-yielding it from a generator: one `.then` per event instead
- * of the three or four promise hops an async generator layer costs. Each middleware that only
- * watches (telemetry, deadlines) uses this, which is most of what keeps the router's overhead per
- * event small. `return()` ends the stream at once and tells the source to finish without
- * waiting for it.
+ * Watches an event stream without re-yielding it: the events pass in their batches (one per
+ * network read, see {@link EventBatches}) with one `.then` per batch, and the hooks run for each
+ * event synchronously. Each middleware that only watches (telemetry, deadlines) uses this, which
+ * is most of what keeps the router's overhead per event small. `return()` ends the stream at once
+ * and tells the source to finish without waiting for it.
+ *
+ * When `onEvent` throws, the batch it was looking at is dropped and the stream fails with that
+ * error (the watchers that throw, the deadlines, do so for the whole batch).
  */
 export function observeEvents(
   source: AsyncIterable<ChatEvent>,
   observer: EventObserver,
-): AsyncIterableIterator<ChatEvent> {
-  return new ObservedEvents(source[Symbol.asyncIterator](), observer);
+): AsyncIterableIterator<ChatEvent> & BatchedEvents {
+  return batchedEvents(new ObservedBatches(eventBatchesOf(source), observer));
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
-class ObservedEvents implements AsyncIterableIterator<ChatEvent> {
-  readonly #source: AsyncIterator<ChatEvent>;
+class ObservedBatches implements EventBatches {
+  readonly #source: EventBatches;
   readonly #observer: EventObserver;
   #ended = false;
 
-  constructor(source: AsyncIterator<ChatEvent>, observer: EventObserver) {
+  constructor(source: EventBatches, observer: EventObserver) {
     this.#source = source;
     this.#observer = observer;
   }
 
-  next(): Promise<IteratorResult<ChatEvent>> {
-    if (this.#ended) return Promise.resolve(DONE);
-    return this.#source.next().then(this.#onStep, this.#onError);
+  next(): Promise<ChatEvent[] | undefined> {
+    if (this.#ended) return Promise.resolve(undefined);
+    return this.#source.next().then(this.#onBatch, this.#onError);
   }
 
-  return(): Promise<IteratorResult<ChatEvent>> {
-    if (!this.#ended) {
-      this.#end(undefined, true);
-      this.#source.return?.()?.catch(ignore);
-    }
-    return Promise.resolve(DONE);
+  return(): void {
+    if (this.#ended) return;
+    this.#end(undefined, true);
+    this.#source.return();
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEvent> {
-    return this;
-  }
-
-  readonly #onStep = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
-    if (this.#ended) return DONE;
+  readonly #onBatch = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
+    if (this.#ended) return undefined;
+    const observer = this.#observer;
     try {
-      if (step.done) {
-        this.#observer.onDone?.();
+      if (batch === undefined) {
+        observer.onDone?.();
         this.#end(undefined, false);
-        return DONE;
+        return undefined;
       }
-      this.#observer.onEvent?.(step.value);
+      observer.onBatch?.(batch);
+      const onEvent = observer.onEvent;
+      if (onEvent !== undefined) for (const event of batch) onEvent(event);
     } catch (error) {
       this.#end(error, false);
-      this.#source.return?.()?.catch(ignore);
+      this.#source.return();
       throw error;
     }
-    return step;
+    return batch;
   };
 
   readonly #onError = (error: unknown): never => {
@@ -84,5 +90,3 @@ class ObservedEvents implements AsyncIterableIterator<ChatEvent> {
     this.#observer.onEnd?.({ error, early });
   }
 }
-
-function ignore(): void {}

@@ -2,6 +2,12 @@ import type { BudgetRegistry } from '../budget/types.js';
 import type { SluiceErrorKind } from '../errors/sluice-error.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
+import {
+  batchedEvents,
+  eventBatchesOf,
+  type BatchedEvents,
+  type EventBatches,
+} from '../pipeline/event-batches.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { classificationOf } from '../transport/error-classification.js';
 import { linkAbortSignal } from '../transport/link-abort-signal.js';
@@ -111,8 +117,8 @@ class RetryRun {
     }
   }
 
-  events(first: ModelResponse): AsyncIterableIterator<ChatEvent> {
-    return new RetryEvents(this, first);
+  events(first: ModelResponse): AsyncIterableIterator<ChatEvent> & BatchedEvents {
+    return batchedEvents(new RetryBatches(this, first));
   }
 
   /** After a failure before output: sleeps and reconnects, or rethrows a final failure. */
@@ -222,49 +228,37 @@ class RetryRun {
   }
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
 /**
- * The events of all attempts as one stream. Until the first output event, an attempt's events
- * are held back and a failure reconnects; from then on events pass straight through (one `.then`
- * per event, no generator) and a failure becomes a mid-stream error.
+ * The events of all attempts as one stream, in batches. Until the first output event, an
+ * attempt's batches are held back and a failure reconnects; from then on batches pass straight
+ * through (one `.then` per batch) and a failure becomes a mid-stream error.
  */
-class RetryEvents implements AsyncIterableIterator<ChatEvent> {
+class RetryBatches implements EventBatches {
   readonly #run: RetryRun;
-  #source: AsyncIterator<ChatEvent>;
+  #source: EventBatches;
   #delivered = false;
   #ended = false;
-  #queue: ChatEvent[] = [];
 
   constructor(run: RetryRun, first: ModelResponse) {
     this.#run = run;
-    this.#source = first.events[Symbol.asyncIterator]();
+    this.#source = eventBatchesOf(first.events);
   }
 
-  next(): Promise<IteratorResult<ChatEvent>> {
-    const queued = this.#queue.shift();
-    if (queued !== undefined) return Promise.resolve({ done: false, value: queued });
-    if (this.#ended) return Promise.resolve(DONE);
+  next(): Promise<ChatEvent[] | undefined> {
+    if (this.#ended) return Promise.resolve(undefined);
     if (this.#delivered) return this.#source.next().then(this.#pass, this.#failAfterOutput);
     return this.#holdUntilOutput();
   }
 
-  return(): Promise<IteratorResult<ChatEvent>> {
-    if (!this.#ended) {
-      this.#ended = true;
-      this.#queue.length = 0;
-      this.#source.return?.(undefined)?.catch(ignore);
-    }
-    return Promise.resolve(DONE);
+  return(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#source.return();
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEvent> {
-    return this;
-  }
-
-  readonly #pass = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
-    if (step.done) this.#ended = true;
-    return step;
+  readonly #pass = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
+    if (batch === undefined) this.#ended = true;
+    return batch;
   };
 
   readonly #failAfterOutput = (error: unknown): never => {
@@ -272,31 +266,29 @@ class RetryEvents implements AsyncIterableIterator<ChatEvent> {
     throw this.#run.midStream(error);
   };
 
-  async #holdUntilOutput(): Promise<IteratorResult<ChatEvent>> {
-    const held: ChatEvent[] = [];
+  async #holdUntilOutput(): Promise<ChatEvent[] | undefined> {
+    let held: ChatEvent[] = [];
     try {
       for (;;) {
-        let step: IteratorResult<ChatEvent>;
+        let batch: ChatEvent[] | undefined;
         try {
-          step = await this.#source.next();
+          batch = await this.#source.next();
         } catch (error) {
-          held.length = 0;
+          held = [];
           const response = await this.#run.reconnect(error);
-          this.#source = response.events[Symbol.asyncIterator]();
+          this.#source = eventBatchesOf(response.events);
           continue;
         }
-        if (this.#ended) return DONE;
+        if (this.#ended) return undefined;
 
-        if (step.done) {
+        if (batch === undefined) {
           this.#ended = true;
-          this.#queue = held;
-          return this.#queue.length > 0 ? { done: false, value: this.#queue.shift()! } : DONE;
+          return held.length > 0 ? held : undefined;
         }
-        held.push(step.value);
-        if (isOutputEvent(step.value)) {
+        held = held.length === 0 ? batch : held.concat(batch);
+        if (batch.some(isOutputEvent)) {
           this.#delivered = true;
-          this.#queue = held;
-          return { done: false, value: this.#queue.shift()! };
+          return held;
         }
       }
     } catch (error) {
@@ -305,8 +297,6 @@ class RetryEvents implements AsyncIterableIterator<ChatEvent> {
     }
   }
 }
-
-function ignore(): void {}
 
 /**
  * The error a consumer gets when an attempt fails after output reached it: kind `mid-stream`, not

@@ -1,4 +1,5 @@
 import { SluiceError } from '../errors/sluice-error.js';
+import { EVENT_BATCHES, eventBatchesOf } from '../pipeline/event-batches.js';
 import type {
   ChatEvent,
   ChatResult,
@@ -27,29 +28,48 @@ export async function collectChatResult(
   events: AsyncIterable<ChatEvent> | Iterable<ChatEvent>,
   options: CollectChatResultOptions = {},
 ): Promise<ChatResult> {
-  let text = '';
-  let reasoning = '';
-  const toolCalls: ToolCall[] = [];
-  let finish: { reason: FinishReason; rawReason: string | null; usage?: Usage } | undefined;
-  let route = options.route ?? '';
-  let model = options.model;
-  let attempts = 1;
+  const result = new ResultFold(options);
+  if (EVENT_BATCHES in events) {
+    // The router's streams: whole batches, folded without a promise hop per event.
+    const batches = eventBatchesOf(events as AsyncIterable<ChatEvent>);
+    for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
+      for (const event of batch) result.add(event);
+    }
+  } else {
+    for await (const event of events) result.add(event);
+  }
+  return result.done();
+}
 
-  for await (const event of events) {
+class ResultFold {
+  text = '';
+  reasoning = '';
+  readonly toolCalls: ToolCall[] = [];
+  finish: { reason: FinishReason; rawReason: string | null; usage?: Usage } | undefined;
+  route: string;
+  model: string | undefined;
+  attempts = 1;
+
+  constructor(options: CollectChatResultOptions) {
+    this.route = options.route ?? '';
+    this.model = options.model;
+  }
+
+  add(event: ChatEvent): void {
     switch (event.type) {
       case 'start':
-        route = event.route;
-        attempts = event.attempt;
-        if (event.model !== undefined) model = event.model;
+        this.route = event.route;
+        this.attempts = event.attempt;
+        if (event.model !== undefined) this.model = event.model;
         break;
       case 'text-delta':
-        text += event.text;
+        this.text += event.text;
         break;
       case 'reasoning-delta':
-        reasoning += event.text;
+        this.reasoning += event.text;
         break;
       case 'tool-call':
-        toolCalls.push({
+        this.toolCalls.push({
           index: event.index,
           id: event.id,
           name: event.name,
@@ -57,29 +77,32 @@ export async function collectChatResult(
         });
         break;
       case 'finish':
-        finish = event;
+        this.finish = event;
         break;
     }
   }
 
-  if (finish === undefined) {
-    throw new SluiceError({
-      kind: 'truncated',
-      retryable: true,
-      message: `The chat events of route "${route}" ended without a finish event.`,
-      phase: 'stream',
-      route: route === '' ? undefined : route,
-    });
+  done(): ChatResult {
+    const { finish, route } = this;
+    if (finish === undefined) {
+      throw new SluiceError({
+        kind: 'truncated',
+        retryable: true,
+        message: `The chat events of route "${route}" ended without a finish event.`,
+        phase: 'stream',
+        route: route === '' ? undefined : route,
+      });
+    }
+    return {
+      text: this.text,
+      reasoning: this.reasoning,
+      toolCalls: this.toolCalls,
+      finishReason: finish.reason,
+      rawFinishReason: finish.rawReason,
+      usage: finish.usage,
+      model: this.model,
+      route,
+      attempts: this.attempts,
+    };
   }
-  return {
-    text,
-    reasoning,
-    toolCalls,
-    finishReason: finish.reason,
-    rawFinishReason: finish.rawReason,
-    usage: finish.usage,
-    model,
-    route,
-    attempts,
-  };
 }

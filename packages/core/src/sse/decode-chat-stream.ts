@@ -6,6 +6,7 @@ import {
   malformedChunk,
   type ChatChunkReaderOptions,
 } from './chat-chunk-reader.js';
+import { batchedEvents, type EventBatches } from '../pipeline/event-batches.js';
 import { errorFromFrame } from './error-frame.js';
 import { describeSource } from './source-context.js';
 
@@ -56,89 +57,54 @@ export function decodeChatStream(
   body: ChatStreamBody,
   options: DecodeChatStreamOptions = {},
 ): AsyncGenerator<ChatEvent, void, undefined> {
-  return new ChatEventIterator(new BodySource(body), new StreamDecoder(options));
+  return batchedEvents(new DecodedBatches(new BodySource(body), new StreamDecoder(options)));
 }
 
-const DONE_RESULT: IteratorReturnResult<void> = Object.freeze({ done: true, value: undefined });
-
 /**
- * The generator `decodeChatStream` returns, written by hand: most `next()` calls find an event
- * already decoded and answer with a resolved promise, where an `async function*` pays for two
- * more promise hops per event. On the recorded GLM streams that hop was the largest cost above
- * bare parsing (bench/sse-decode.bench.ts). Semantics follow an async generator: calls made
- * while a read is pending wait their turn, `return()` and `throw()` stop it and cancel the body.
+ * The decoded body in batches, one per body chunk that produced events (see
+ * {@link EventBatches}). The events of one chunk are decoded together and handed on together, so
+ * a stream costs one promise hop per network read, not per event.
  */
-class ChatEventIterator implements AsyncGenerator<ChatEvent, void, undefined> {
-  private head = 0;
+class DecodedBatches implements EventBatches {
   private finished = false;
-  private reading: Promise<IteratorResult<ChatEvent, void>> | undefined;
 
   constructor(
     private readonly source: BodySource,
     private readonly decoder: StreamDecoder,
   ) {}
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  next(): Promise<IteratorResult<ChatEvent, void>> {
-    const queue = this.decoder.queue;
-    if (this.reading === undefined && this.head < queue.length) {
-      return Promise.resolve({ done: false, value: queue[this.head++] as ChatEvent });
-    }
-    if (this.finished) return Promise.resolve(DONE_RESULT);
-    if (this.reading !== undefined) {
-      const after = (): Promise<IteratorResult<ChatEvent, void>> => this.next();
-      return this.reading.then(after, after);
-    }
-    this.reading = this.read();
-    return this.reading;
-  }
-
-  return(): Promise<IteratorResult<ChatEvent, void>> {
-    this.stop();
-    return Promise.resolve(DONE_RESULT);
-  }
-
-  throw(error: unknown): Promise<IteratorResult<ChatEvent, void>> {
-    this.stop();
-    return Promise.reject(error);
-  }
-
-  /** Reads body chunks until one yields an event, the body ends or the decode fails. */
-  private async read(): Promise<IteratorResult<ChatEvent, void>> {
+  /** Reads body chunks until one yields events, the body ends or the decode fails. */
+  async next(): Promise<ChatEvent[] | undefined> {
+    if (this.finished) return undefined;
     const decoder = this.decoder;
-    // A fresh array rather than `length = 0`, which is a runtime call that showed in profiles.
-    if (decoder.queue.length > 0) decoder.queue = [];
-    const queue = decoder.queue;
-    this.head = 0;
     try {
-      while (queue.length === 0 && !decoder.stopped) {
+      while (decoder.queue.length === 0 && !decoder.stopped) {
         const chunk = await this.source.next();
-        if (this.finished) return DONE_RESULT;
+        if (this.finished) return undefined;
         if (chunk.done) {
           this.source.ended = true;
           decoder.end();
         } else decoder.feed(chunk.value);
       }
     } catch (error) {
-      this.stop();
+      this.return();
       throw error;
-    } finally {
-      this.reading = undefined;
     }
 
     // Release or cancel the body as soon as nothing more will be read from it, not only when
-    // the consumer asks for the event after `finish`.
+    // the consumer asks for the batch after `finish`.
     if (decoder.stopped) this.source.close();
-    if (this.head < queue.length) return { done: false, value: queue[this.head++] as ChatEvent };
-    this.stop();
+    const batch = decoder.queue;
+    if (batch.length > 0) {
+      decoder.queue = [];
+      return batch;
+    }
+    this.return();
     if (decoder.failure !== undefined) throw decoder.failure;
-    return DONE_RESULT;
+    return undefined;
   }
 
-  private stop(): void {
+  return(): void {
     if (this.finished) return;
     this.finished = true;
     this.source.close();
@@ -147,8 +113,8 @@ class ChatEventIterator implements AsyncGenerator<ChatEvent, void, undefined> {
 
 /**
  * The state of one decode: the SSE parser, the chunk reader, and the events of the current body
- * chunk waiting to be yielded. The parser's callback only pushes onto `queue`, so one callback is
- * bound per stream and nothing is allocated per chunk besides the events themselves.
+ * chunk waiting to be handed on. The parser's callback only pushes onto `queue`, so one callback
+ * is bound per stream and nothing is allocated per chunk besides the events and their batch.
  */
 class StreamDecoder {
   queue: ChatEvent[] = [];

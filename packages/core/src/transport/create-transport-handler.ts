@@ -4,6 +4,7 @@ import type { Classification } from '../descriptor/types.js';
 import { redactSecrets } from '../errors/redact.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
+import { batchedEvents, eventBatchesOf, type EventBatches } from '../pipeline/event-batches.js';
 import type { ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { decodeChatStream } from '../sse/decode-chat-stream.js';
 import { parseChatCompletion } from '../sse/parse-chat-completion.js';
@@ -155,7 +156,7 @@ function streamEvents(
   secrets: Array<string | undefined>,
   end: (reason?: unknown, complete?: boolean) => void,
   state: BodyState,
-): AsyncIterableIterator<ChatEvent> {
+): AsyncIterable<ChatEvent> {
   const route = context.route;
   const metadata: { id?: string | undefined; model?: string | undefined } = {};
   const options = {
@@ -170,7 +171,7 @@ function streamEvents(
     },
   };
 
-  let source: AsyncIterator<ChatEvent>;
+  let source: AsyncIterable<ChatEvent>;
   if (!reader) {
     source = emptyEvents();
   } else if (/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
@@ -183,7 +184,7 @@ function streamEvents(
     source = decodeChatStream(chunksOf(reader), options);
   }
 
-  return new TransportEvents(source, {
+  const batches = new TransportBatches(eventBatchesOf(source), {
     start: () => ({
       type: 'start',
       ...(metadata.id === undefined ? {} : { id: metadata.id }),
@@ -203,11 +204,10 @@ function streamEvents(
       }),
     end,
   });
+  return batchedEvents(batches);
 }
 
 async function* emptyEvents(): AsyncGenerator<ChatEvent> {}
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** Whether the body has ended, and the error of a cancel that ended it early. */
 interface BodyState {
@@ -236,64 +236,51 @@ interface TransportEventHooks {
 }
 
 /**
- * The decoded body with the router's `start` event in front. A hand-written iterator rather than
- * an async generator: this is the hot path of every stream, and it costs one `.then` per event.
+ * The decoded body with the router's `start` event in front, in batches: this is the hot path of
+ * every stream, and it costs one `.then` per network read.
  */
-class TransportEvents implements AsyncIterableIterator<ChatEvent> {
-  readonly #source: AsyncIterator<ChatEvent>;
+class TransportBatches implements EventBatches {
+  readonly #source: EventBatches;
   readonly #hooks: TransportEventHooks;
   #started = false;
   #ended = false;
-  #first: ChatEvent | undefined;
 
-  constructor(source: AsyncIterator<ChatEvent>, hooks: TransportEventHooks) {
+  constructor(source: EventBatches, hooks: TransportEventHooks) {
     this.#source = source;
     this.#hooks = hooks;
   }
 
-  next(): Promise<IteratorResult<ChatEvent>> {
-    const first = this.#first;
-    if (first !== undefined) {
-      this.#first = undefined;
-      return Promise.resolve({ done: false, value: first });
-    }
-    if (this.#ended) return Promise.resolve(DONE);
-    return this.#source.next().then(this.#onStep, this.#onError);
+  next(): Promise<ChatEvent[] | undefined> {
+    if (this.#ended) return Promise.resolve(undefined);
+    return this.#source.next().then(this.#onBatch, this.#onError);
   }
 
-  return(): Promise<IteratorResult<ChatEvent>> {
-    if (!this.#ended) {
-      this.#ended = true;
-      this.#first = undefined;
-      this.#hooks.end(undefined, false);
-      this.#source.return?.(undefined)?.catch(ignore);
-    }
-    return Promise.resolve(DONE);
+  return(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#hooks.end(undefined, false);
+    this.#source.return();
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<ChatEvent> {
-    return this;
-  }
-
-  readonly #onStep = (step: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
-    if (this.#ended) return DONE;
+  readonly #onBatch = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
+    if (this.#ended) return undefined;
     const cancelled = this.#hooks.cancelled();
     if (cancelled) {
       this.#ended = true;
       throw cancelled;
     }
-    if (step.done) {
+    if (batch === undefined) {
       this.#ended = true;
       this.#hooks.end(undefined, true);
-      return DONE;
+      return undefined;
     }
-    if (this.#started) return step;
+    if (this.#started) return batch;
 
-    // The first event of the body: hand out `start` (the decoder has named id and model by
-    // now) and keep the event for the next call.
+    // The first events of the body: `start` goes in front (the decoder has named id and model
+    // by now).
     this.#started = true;
-    this.#first = step.value;
-    return { done: false, value: this.#hooks.start() };
+    batch.unshift(this.#hooks.start());
+    return batch;
   };
 
   readonly #onError = (error: unknown): never => {
