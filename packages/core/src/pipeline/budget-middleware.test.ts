@@ -102,6 +102,17 @@ function setup(maxConcurrency = 1) {
 afterEach(() => vi.useRealTimers());
 
 describe('createBudgetMiddleware', () => {
+  it('builds no lease events while nobody observes, and still holds and frees the lease', async () => {
+    const { budget, run, feed, route } = setup();
+    const { context, events } = fakeContext({ route });
+    const response = await run({ ...context, observed: () => false });
+    expect(budget.active).toBe(1);
+    feed().end();
+    for await (const _ of response.events) void _;
+    expect(budget.active).toBe(0);
+    expect(events).toEqual([]);
+  });
+
   it('holds the lease past the headers until the body ends', async () => {
     const { budget, run, feed, route } = setup();
     const { context, events } = fakeContext({ route, session: 'root' });

@@ -44,21 +44,25 @@ export function createBudgetMiddleware(options: BudgetMiddlewareOptions): Middle
       throw withRoute(error, context);
     }
 
-    const onRelease = (held: Lease) =>
+    const onRelease = (held: Lease) => {
+      if (context.observed?.() === false) return;
       context.emit({
         ...eventBase(context),
         type: 'lease-released',
         attempt: context.attempt,
         heldMs: performance.now() - held.acquiredAt,
       });
+    };
 
     try {
-      context.emit({
-        ...eventBase(context),
-        type: 'lease-acquired',
-        attempt: context.attempt,
-        waitedMs: lease.waitedMs,
-      });
+      if (context.observed?.() !== false) {
+        context.emit({
+          ...eventBase(context),
+          type: 'lease-acquired',
+          attempt: context.attempt,
+          waitedMs: lease.waitedMs,
+        });
+      }
       const response = await next(context);
       return holdLeaseUntilEnd(response, lease, { onRelease, signal: context.signal });
     } catch (error) {

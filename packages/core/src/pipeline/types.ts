@@ -26,6 +26,11 @@ export interface RequestContext {
   attempt: number;
   /** Publishes a telemetry event on the router's event stream. */
   emit(event: SluiceEvent): void;
+  /**
+   * False while nobody listens to the router's events: a middleware on the hot path may skip
+   * building its events then. Absent means observed.
+   */
+  readonly observed?: () => boolean;
   /** Per-request scratch space for middleware. */
   readonly state: Map<string | symbol, unknown>;
 }

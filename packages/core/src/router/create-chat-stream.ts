@@ -7,7 +7,6 @@ import {
   type EventBatches,
 } from '../pipeline/event-batches.js';
 import type { ModelResponse } from '../pipeline/types.js';
-import { linkAbortSignal } from '../transport/link-abort-signal.js';
 import type { ChatStream } from './types.js';
 
 /** Options of {@link createChatStream}. */
@@ -42,6 +41,7 @@ class RouterChatStream implements ChatStream {
   readonly #controller = new AbortController();
   #iterated = false;
   #result: Promise<ChatResult> | undefined;
+  #batches: ChatStreamBatches | undefined;
 
   constructor(options: ChatStreamOptions) {
     this.#options = options;
@@ -70,7 +70,9 @@ class RouterChatStream implements ChatStream {
 
   cancel(reason?: unknown): void {
     if (this.#controller.signal.aborted) return;
-    this.#controller.abort(reason ?? this.#abortedError(undefined, 'cancelled'));
+    const final = reason ?? this.#abortedError(undefined, 'cancelled');
+    if (this.#batches) this.#batches.abort(final);
+    else this.#controller.abort(final);
   }
 
   #run(): ChatStreamBatches {
@@ -82,9 +84,10 @@ class RouterChatStream implements ChatStream {
       );
     }
     this.#iterated = true;
-    return new ChatStreamBatches(this.#options, this.#controller, (reason) =>
+    this.#batches = new ChatStreamBatches(this.#options, this.#controller, (reason) =>
       this.#abortedError(reason, 'aborted'),
     );
+    return this.#batches;
   }
 
   #abortedError(reason: unknown, how: 'aborted' | 'cancelled'): SluiceError {
@@ -106,9 +109,10 @@ class RouterChatStream implements ChatStream {
  */
 class ChatStreamBatches implements EventBatches {
   readonly #options: ChatStreamOptions;
+  readonly #controller: AbortController;
   readonly #signal: AbortSignal;
   readonly #aborted: (reason: unknown) => SluiceError;
-  readonly #unlink: () => void;
+  #unlink: (() => void) | undefined;
   #response: ModelResponse | undefined;
   #source: EventBatches | undefined;
   #opening: Promise<ChatEvent[] | undefined> | undefined;
@@ -120,10 +124,25 @@ class ChatStreamBatches implements EventBatches {
     aborted: (reason: unknown) => SluiceError,
   ) {
     this.#options = options;
+    this.#controller = controller;
     this.#signal = controller.signal;
     this.#aborted = aborted;
-    this.#unlink = linkAbortSignal(options.signal, controller);
-    this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    // The caller's signal is linked straight to abort(): no listener on the stream's own signal,
+    // which only the stream aborts (see RouterChatStream.cancel).
+    const caller = options.signal;
+    if (caller?.aborted) this.abort(caller.reason);
+    else if (caller) {
+      const onCaller = () => this.abort(caller.reason);
+      caller.addEventListener('abort', onCaller, { once: true });
+      this.#unlink = () => caller.removeEventListener('abort', onCaller);
+    }
+  }
+
+  /** Aborts the stream's signal (the pipeline's) and cancels the response in hand, if any. */
+  abort(reason: unknown): void {
+    if (!this.#signal.aborted) this.#controller.abort(reason);
+    if (this.#done) return;
+    this.#response?.cancel(this.#aborted(this.#signal.reason));
   }
 
   /** True once the stream was aborted: events in hand are dropped, the next read fails. */
@@ -167,15 +186,10 @@ class ChatStreamBatches implements EventBatches {
     throw final;
   };
 
-  readonly #onAbort = () => {
-    this.#response?.cancel(this.#aborted(this.#signal.reason));
-  };
-
   #finish(complete: boolean, reason: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal.removeEventListener('abort', this.#onAbort);
-    this.#unlink();
+    this.#unlink?.();
     this.#options.onEnd?.();
     if (!complete) this.#response?.cancel(this.#signal.aborted ? this.#signal.reason : reason);
   }

@@ -76,6 +76,7 @@ export function createRouter(options: RouterOptions): Router {
     return transport;
   };
 
+  const observed = () => listeners.size > 0;
   const publish = (event: SluiceEvent) => {
     for (const listener of listeners) {
       try {
@@ -88,7 +89,7 @@ export function createRouter(options: RouterOptions): Router {
 
   const pipeline: Next = composeMiddleware(
     [
-      createTelemetryMiddleware({ observed: () => listeners.size > 0 }),
+      createTelemetryMiddleware({ observed }),
       ...(options.middleware ?? []),
       createFallbackMiddleware({ resolveRoute: (name) => config.route(name) }),
       createRetryMiddleware({ budgets }),
@@ -119,6 +120,7 @@ export function createRouter(options: RouterOptions): Router {
             ...chatOptions,
             signal,
             publish,
+            observed,
           });
           return pipeline(context);
         },
@@ -160,7 +162,11 @@ function createContext(
   requestId: string,
   request: ChatRequest,
   route: ResolvedRoute,
-  options: ChatOptions & { signal: AbortSignal; publish: (event: SluiceEvent) => void },
+  options: ChatOptions & {
+    signal: AbortSignal;
+    publish: (event: SluiceEvent) => void;
+    observed: () => boolean;
+  },
 ): RequestContext {
   const state = new Map<string | symbol, unknown>();
   const context: RequestContext = {
@@ -172,6 +178,7 @@ function createContext(
     signal: options.signal,
     attempt: 1,
     state,
+    observed: options.observed,
     emit(event) {
       if (event.type === 'lease-acquired') addWaitedMs(context, event.waitedMs);
       options.publish(event);

@@ -63,6 +63,7 @@ function withSignal(context: RequestContext, signal: AbortSignal): RequestContex
     signal,
     attempt: context.attempt,
     emit: context.emit,
+    ...(context.observed === undefined ? {} : { observed: context.observed }),
     state: context.state,
   };
 }

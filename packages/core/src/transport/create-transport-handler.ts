@@ -70,13 +70,15 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
       });
     }
 
-    context.emit({
-      ...eventBase(context),
-      type: 'headers',
-      attempt: context.attempt,
-      status: response.status,
-      headersMs: Math.round(performance.now() - sentAt),
-    });
+    if (context.observed?.() !== false) {
+      context.emit({
+        ...eventBase(context),
+        type: 'headers',
+        attempt: context.attempt,
+        status: response.status,
+        headersMs: Math.round(performance.now() - sentAt),
+      });
+    }
 
     if (!response.ok) {
       throw await httpError(context, response, secrets);
