@@ -134,6 +134,29 @@ describe('createAdaptiveLimit', () => {
     expect(budget.limit).toBe(5);
   });
 
+  it('marks the level from the most streams served while the refused one waited, not the count at its loss', async () => {
+    const budget = createLeaseBudget({ key: 'glm', limit: 4 });
+    const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });
+    // Three served while a fourth waits; one of the three ends just before the fourth's loss.
+    const served = [limit.begin(), limit.begin(), limit.begin()];
+    const stalled = limit.begin();
+    for (const ticket of served) limit.headers(ticket);
+    limit.success(served[0]!);
+    limit.loss(stalled, { reason: 'headers timeout from glm' });
+    for (const ticket of served.slice(1)) limit.success(ticket);
+    // Two were served at the loss: 4 halves to 2.
+    expect(budget.limit).toBe(2);
+
+    // 3 was served while it waited, so 3 holds and is regained at the normal pace (2 clean
+    // streams at 2); 4 is the level that failed and is probed slowly.
+    await cleanStreams(budget, limit, 2);
+    expect(budget.limit).toBe(3);
+    await cleanStreams(budget, limit, 3 * PROBE_SLOWDOWN - 1);
+    expect(budget.limit).toBe(3);
+    await cleanStreams(budget, limit, 1);
+    expect(budget.limit).toBe(4);
+  });
+
   it('a loss while nothing was served marks no level: the limit recovers at the normal pace', async () => {
     const budget = createLeaseBudget({ key: 'glm', limit: 8 });
     const limit = createAdaptiveLimit({ budget, min: 1, max: 10 });

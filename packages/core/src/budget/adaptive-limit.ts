@@ -153,7 +153,8 @@ class AimdLimit implements AdaptiveLimit {
   /** The level the last loss showed to be too high, until a clean stream at it shows it holds. */
   #lossLimit: number | undefined = undefined;
   #seq = 0;
-  readonly #awaitingHeaders = new Set<AdaptiveTicket>();
+  /** Requests sent and not yet answered, with the most streams served while each waited. */
+  readonly #awaitingHeaders = new Map<AdaptiveTicket, number>();
   /** Requests whose headers arrived and whose body has not ended: what the provider serves now. */
   readonly #served = new Set<AdaptiveTicket>();
   #history: LimitChange[] = [];
@@ -184,12 +185,18 @@ class AimdLimit implements AdaptiveLimit {
       saturated: budget.pending > 0 || budget.active >= budget.limit,
       seq: ++this.#seq,
     };
-    this.#awaitingHeaders.add(ticket);
+    this.#awaitingHeaders.set(ticket, this.#served.size);
     return ticket;
   }
 
   headers(ticket: AdaptiveTicket): void {
-    if (this.#awaitingHeaders.delete(ticket)) this.#served.add(ticket);
+    if (!this.#awaitingHeaders.delete(ticket)) return;
+    this.#served.add(ticket);
+    // Every request still waiting has now seen this many streams served alongside it.
+    const served = this.#served.size;
+    for (const [waiting, peak] of this.#awaitingHeaders) {
+      if (served > peak) this.#awaitingHeaders.set(waiting, served);
+    }
   }
 
   settle(ticket: AdaptiveTicket): void {
@@ -216,6 +223,7 @@ class AimdLimit implements AdaptiveLimit {
   }
 
   loss(ticket: AdaptiveTicket, signal: LossSignal): LimitChange | undefined {
+    const servedAlongside = Math.max(this.#awaitingHeaders.get(ticket) ?? 0, this.#served.size);
     this.#forget(ticket);
     // Sent before the last decrease: part of the episode that decrease already answered.
     if (ticket.decreases !== this.#decreases) return undefined;
@@ -231,9 +239,12 @@ class AimdLimit implements AdaptiveLimit {
       Math.min(current - 1, Math.max(halved, this.#served.size)),
     );
     this.#decreases += 1;
-    // The lowest limit this loss showed to be too high: the limit then, or one more than the
-    // streams served then (with 1 served and one refused, 2 is the level to probe carefully).
-    this.#lossLimit = Math.min(current, this.#served.size + 1);
+    // The lowest limit this loss showed to be too high: the limit then, or one more than the most
+    // streams served alongside the refused one while it waited (with 1 served and one refused, 2
+    // is the level to probe carefully). The most, not the count at the moment of the loss: one
+    // stream ending just before it would otherwise mark a level that holds as too high, and the
+    // limit would climb back to it at the slow pace.
+    this.#lossLimit = Math.min(current, servedAlongside + 1);
     if (next === current) {
       // Already at the floor: nothing to resize, but the episode still starts here, and the run
       // of clean streams starts over.
@@ -262,7 +273,7 @@ class AimdLimit implements AdaptiveLimit {
 
   /** Whether a request sent before `ticket` still waits for its headers. */
   #olderUnanswered(ticket: AdaptiveTicket): boolean {
-    for (const waiting of this.#awaitingHeaders) if (waiting.seq < ticket.seq) return true;
+    for (const waiting of this.#awaitingHeaders.keys()) if (waiting.seq < ticket.seq) return true;
     return false;
   }
 
