@@ -216,6 +216,42 @@ describe('loadConfig', () => {
     expect((error as Error).message).not.toContain(key);
     expect(JSON.stringify(error)).not.toContain(key);
   });
+
+  test('a syntax error names its line and column, without quoting the line', async () => {
+    const key = 'sk-live-SECRETSECRETSECRET';
+    await write(
+      'sluice.config.ts',
+      `export default {\n  providers: { a: { apiKey: '${key}' } }\n  routes: {}\n};\n`,
+    );
+
+    const error = await loadConfig({ cwd: dir }).catch((caught: unknown) => caught);
+
+    expect(ConfigError.isConfigError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/could not be loaded: .* at line 3, column 2/);
+    expect((error as Error).message).not.toContain(key);
+  });
+
+  test('an error thrown while the config runs keeps its kind', async () => {
+    await write('sluice.config.mjs', 'const port = settings.port;\nexport default {};\n');
+
+    const error = await loadConfig({ cwd: dir }).catch((caught: unknown) => caught);
+
+    expect((error as Error).message).toMatch(
+      /could not be loaded: ReferenceError: settings is not defined/,
+    );
+  });
+
+  test('a module with no default export says so and names what it exports', async () => {
+    await write('sluice.config.mjs', 'export const providers = {};\nexport const routes = {};\n');
+
+    const error = await loadConfig({ cwd: dir }).catch((caught: unknown) => caught);
+
+    expect(ConfigError.isConfigError(error)).toBe(true);
+    const issue = (error as ConfigError).issues[0];
+    expect(issue).toMatchObject({ path: '(file)' });
+    expect(issue?.message).toBe('has no default export (it exports providers, routes)');
+    expect(issue?.fix).toMatch(/export default defineConfig/);
+  });
 });
 
 describe('bare ids and conventional package names', () => {

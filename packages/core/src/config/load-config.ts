@@ -66,8 +66,24 @@ function loadIssue(file: string, message: string, fix: string): ConfigError {
 // and the source may hold a literal API key.
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const line = text.split('\n', 1)[0] ?? '';
+  const line = (text.split('\n', 1)[0] ?? '').trim();
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
+/**
+ * A load error as one line with no source in it: the error's kind, its first line and, when the
+ * message names one in `file` (a parse error does), the line and column.
+ */
+function describeLoadError(error: unknown, file: string): string {
+  let line = firstLine(error);
+  if (error instanceof Error && error.name !== 'Error' && !line.startsWith(error.name)) {
+    line = `${error.name}: ${line}`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.indexOf(`${file}:`);
+  const position = at === -1 ? null : /^:(\d+)(?::(\d+))?/.exec(message.slice(at + file.length));
+  if (position === null) return line;
+  return `${line} at line ${position[1]}${position[2] === undefined ? '' : `, column ${position[2]}`}`;
 }
 
 async function readConfigModule(file: string): Promise<unknown> {
@@ -86,15 +102,26 @@ async function readConfigModule(file: string): Promise<unknown> {
   // TODO(config): a reloaded .mjs/.js config comes from Node's ESM cache; add a cache-busting
   // query if live reload of JS configs is needed.
   const jiti = createJiti(file, { moduleCache: false, tryNative: true, interopDefault: true });
+  let namespace: Record<string, unknown>;
   try {
-    return await jiti.import(file, { default: true });
+    namespace = await jiti.import<Record<string, unknown>>(file);
   } catch (error) {
     throw loadIssue(
       file,
-      `could not be loaded: ${firstLine(error)}`,
+      `could not be loaded: ${describeLoadError(error, file)}`,
       'fix the error in the config file (run it with node or tsc to see where)',
     );
   }
+  // jiti answers `.default` of a module without one with the module itself: ask for the key.
+  if (!Object.keys(namespace).includes('default')) {
+    const names = Object.keys(namespace);
+    throw loadIssue(
+      file,
+      `has no default export${names.length > 0 ? ` (it exports ${names.join(', ')})` : ''}`,
+      'export the config as the default: export default defineConfig({ providers, routes })',
+    );
+  }
+  return namespace.default;
 }
 
 function descriptorCandidates(namespace: unknown): unknown[] {
