@@ -231,3 +231,47 @@ describe('remote budget over a message channel', () => {
     port2.close();
   });
 });
+
+describe('a connection bound to a session', () => {
+  it("serves the session's share: share 2 gets two grants per round where share 1 gets one", async () => {
+    const registry = createBudgetRegistry();
+    const server = createBudgetServer(registry);
+    const peer = (id: string, share: number) => {
+      const { port1, port2 } = new MessageChannel();
+      server.accept(messagePortChannel<ClientFrame, ServerFrame>(port1), {
+        label: id,
+        session: { id, priority: 0, share },
+      });
+      const backend = createRemoteBudgetBackend(
+        messagePortChannel<ServerFrame, ClientFrame>(port2),
+        { name: 'ipc', owner: 'the test owner' },
+      );
+      cleanups.push(async () => {
+        await backend.close();
+        port1.close();
+      });
+      return backend.open('glm', { limit: 1 });
+    };
+    const heavy = peer('heavy', 2);
+    const light = peer('light', 1);
+    const owner = registry.get('glm', { limit: 1 });
+
+    // A holder keeps the one lease until both peers have queued their work.
+    const holder = await owner.acquire();
+    const grants: string[] = [];
+    const work = (budget: typeof heavy, name: string, count: number) =>
+      Array.from({ length: count }, () =>
+        budget.acquire().then((lease) => {
+          grants.push(name);
+          // Each grant is handed back at once, so the next waiter is chosen by the round-robin.
+          setTimeout(() => lease.release(), 5);
+        }),
+      );
+    const all = [...work(heavy, 'heavy', 4), ...work(light, 'light', 2)];
+    await until(() => owner.pending === 6);
+    holder.release();
+    await Promise.all(all);
+
+    expect(grants).toEqual(['heavy', 'heavy', 'light', 'heavy', 'heavy', 'light']);
+  });
+});

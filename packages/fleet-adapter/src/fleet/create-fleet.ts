@@ -203,7 +203,7 @@ export function createFleet(options: FleetOptions): Fleet {
       const session = placeChild({ name, parent, priority, share }, nameOf(file));
       const spawned = spawnBudgetWorker(server, file, {
         ...rest,
-        session: { id: session.id, priority: session.priority },
+        session: { id: session.id, priority: session.priority, share: session.share },
       });
       bind(session, spawned.connection);
       return { ...spawned, session };
@@ -213,7 +213,7 @@ export function createFleet(options: FleetOptions): Fleet {
       const session = placeChild({ name, parent, priority, share }, nameOf(modulePath));
       const spawned = spawnBudgetProcess(server, modulePath, args, {
         ...rest,
-        session: { id: session.id, priority: session.priority },
+        session: { id: session.id, priority: session.priority, share: session.share },
       });
       bind(session, spawned.connection);
       return { ...spawned, session };

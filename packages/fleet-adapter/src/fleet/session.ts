@@ -11,10 +11,8 @@ export interface SpawnSessionOptions {
   /**
    * The session's weight among queued siblings of the same priority: grants per round of the
    * budget's round-robin. Default 1; `share: 2` gets two grants where a sibling gets one.
-   *
-   * TODO(fleet): enforced by in-process (memory) budgets; requests of a worker or child process
-   * bound to the session, and the Redis backend's local queue, are served with share 1 until the
-   * budget protocol carries it.
+   * Enforced by every backend: in-process budgets, the owner's queue for a worker or child process
+   * bound to the session, and the Redis backend's local queue of each process.
    */
   share?: number;
 }

@@ -207,7 +207,7 @@ export class RedisBudgetImpl implements RedisBudget {
         signal,
         onAbort: undefined,
       };
-      this.queue.push(waiter, waiter.session, options?.priority ?? 0);
+      this.queue.push(waiter, waiter.session, options?.priority ?? 0, options?.share ?? 1);
       this.tickets.push({ id: `${this.link.id}:${this.nextNumber++}`, sent: false });
 
       const timeoutMs = options?.timeoutMs ?? 0;

@@ -15,6 +15,8 @@ import {
 export interface BoundSession {
   id: string;
   priority: number;
+  /** The session's weight in the budget's round-robin; default 1. */
+  share?: number;
 }
 
 /** Options of {@link BudgetServer.accept}. */
@@ -159,6 +161,8 @@ interface OwnerAcquire {
   budget: Budget;
   priority: number;
   sessionId: string;
+  /** The bound session's share; peers that are no session get share 1. */
+  share: number | undefined;
   timeoutMs: number | undefined;
 }
 
@@ -274,13 +278,14 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
       sessionId: session
         ? session.id
         : `${setup.label}${requestedSession == null ? '' : `/${requestedSession}`}`,
+      share: session?.share,
       timeoutMs: timeoutMs ?? undefined,
     };
     for (let index = 6; index < frame.length; index++) acquire(frame[index] as number, request);
   }
 
   function acquire(id: number, request: OwnerAcquire): void {
-    const { key, budget, priority, sessionId, timeoutMs } = request;
+    const { key, budget, priority, sessionId, share, timeoutMs } = request;
 
     // An abort controller per acquire costs more than the rest of the grant; an acquire that
     // finds a free lease and nobody waiting is granted without queueing, so it needs none. If
@@ -294,6 +299,7 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
         signal: controller?.signal,
         priority,
         session: sessionId,
+        ...(share === undefined ? {} : { share }),
         timeoutMs,
         onQueued: () => batcher.push(['queued', id]),
       })

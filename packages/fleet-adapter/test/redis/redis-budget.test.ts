@@ -196,6 +196,27 @@ describe.skipIf(NO_REDIS)('redis budget backend', () => {
     expect(order).toEqual(['root', 's1-a', 's2-a', 's1-b', 's1-c']);
   });
 
+  it("serves each session's share inside one process: share 2 gets two grants per round", async () => {
+    const budget = backendOn(freshPrefix()).open('glm', { limit: 1 });
+    const first = await budget.acquire();
+    const order: string[] = [];
+    const take = (name: string, options: { session: string; share?: number }) =>
+      budget.acquire(options).then((lease: Lease) => {
+        order.push(name);
+        lease.release();
+      });
+
+    const done = [
+      ...['h1', 'h2', 'h3', 'h4'].map((name) => take(name, { session: 'heavy', share: 2 })),
+      ...['l1', 'l2'].map((name) => take(name, { session: 'light' })),
+    ];
+    await until(() => budget.pending === 6);
+    first.release();
+    await Promise.all(done);
+
+    expect(order).toEqual(['h1', 'h2', 'l1', 'h3', 'h4', 'l2']);
+  });
+
   it('shares the limit through Redis: the stricter one wins on open, resize reaches every process', async () => {
     const prefix = freshPrefix();
     const a = backendOn(prefix).open('glm', { limit: 3 });

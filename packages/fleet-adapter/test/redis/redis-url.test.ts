@@ -72,4 +72,19 @@ describe('the local queue in front of Redis', () => {
     expect(order).toEqual(['root', 'a1', 'b1', 'c1', 'a3']);
     expect(queue.size).toBe(0);
   });
+
+  it('serves sessions by share: 2 gets two grants per round, 0.5 one every other round', () => {
+    const queue = new LocalFairQueue<string>();
+    for (let i = 1; i <= 6; i++) queue.push(`h${i}`, 'heavy', 0, 2);
+    for (let i = 1; i <= 3; i++) queue.push(`n${i}`, 'normal', 0);
+    for (let i = 1; i <= 2; i++) queue.push(`s${i}`, 'slow', 0, 0.5);
+
+    expect(queue.peek()).toBe('h1');
+    expect(queue.peek()).toBe('h1');
+    const order: string[] = [];
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) order.push(next);
+
+    // Round 1: heavy 2, normal 1, slow earns half a grant. Round 2: heavy 2, normal 1, slow 1.
+    expect(order).toEqual(['h1', 'h2', 'n1', 'h3', 'h4', 'n2', 's1', 'h5', 'h6', 'n3', 's2']);
+  });
 });
