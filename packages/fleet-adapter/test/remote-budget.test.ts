@@ -275,3 +275,38 @@ describe('a connection bound to a session', () => {
     expect(grants).toEqual(['heavy', 'heavy', 'light', 'heavy', 'heavy', 'light']);
   });
 });
+
+describe('remote budget listeners', () => {
+  it('a listener that throws neither fails the grant nor stops the other listeners', async () => {
+    const { backend } = pair();
+    const remote = backend.open('glm', { limit: 1 });
+    const reported: unknown[] = [];
+    const original = globalThis.queueMicrotask;
+    // BudgetEvents reports a listener's error on a microtask, as EventTarget does; catch it here.
+    globalThis.queueMicrotask = (task) =>
+      original(() => {
+        try {
+          task();
+        } catch (error) {
+          reported.push(error);
+        }
+      });
+    const seen: string[] = [];
+    try {
+      remote.on('acquired', () => {
+        throw new Error('listener bug');
+      });
+      remote.on('acquired', (event) => seen.push(event.key));
+      const lease = await remote.acquire();
+      await tick(5);
+      expect(seen).toEqual(['glm']);
+      expect(remote.active).toBe(1);
+      lease.release();
+    } finally {
+      globalThis.queueMicrotask = original;
+    }
+    expect(reported).toHaveLength(1);
+    expect((reported[0] as Error).message).toBe('listener bug');
+    expect(() => remote.on('nope' as never, () => {})).toThrow(/has no event "nope"/);
+  });
+});

@@ -1,4 +1,4 @@
-import { SluiceError } from '@sluice/core';
+import { BudgetEvents, SluiceError } from '@sluice/core';
 import type {
   AcquireOptions,
   Budget,
@@ -411,7 +411,7 @@ class RemoteBudget implements Budget {
   active = 0;
   pending = 0;
   cooldownUntil = 0;
-  private readonly listeners = new Map<BudgetEventName, Set<Listener<BudgetEventName>>>();
+  private readonly events: BudgetEvents;
   private readonly leases = new Set<RemoteLease>();
   private idleWaiters: Array<() => void> = [];
 
@@ -423,6 +423,7 @@ class RemoteBudget implements Budget {
   ) {
     this.limit = requestedLimit;
     this.backend = backend;
+    this.events = new BudgetEvents(key);
   }
 
   /** `ok` while the owner answers, `degraded` before its first answer, `down` once it is gone. */
@@ -457,20 +458,12 @@ class RemoteBudget implements Budget {
   }
 
   on<E extends BudgetEventName>(event: E, listener: Listener<E>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener as Listener<BudgetEventName>);
-    return () => set.delete(listener as Listener<BudgetEventName>);
+    return this.events.on(event, listener);
   }
 
   /** @internal */
   emit<E extends BudgetEventName>(event: E, payload: BudgetEventMap[E]): void {
-    const set = this.listeners.get(event);
-    if (!set) return;
-    for (const listener of set) listener(payload);
+    this.events.emit(event, payload);
   }
 
   /** @internal Whether a new acquire will queue at the owner, judging by the last figures. */
