@@ -254,6 +254,43 @@ describe('loadConfig', () => {
   });
 });
 
+describe('config files Sluice cannot load', () => {
+  test('another extension is refused with the ones it can load', async () => {
+    const file = await write('sluice.config.yaml', 'routes: {}\n');
+    const error = await loadConfig({ file }).catch((caught: unknown) => caught);
+    const issue = (error as ConfigError).issues[0];
+    expect(issue?.message).toBe('is a .yaml, which Sluice cannot load');
+    expect(issue?.fix).toContain('sluice.config.ts');
+    expect(issue?.fix).toContain('sluice.config.json');
+  });
+
+  test('a directory is searched for its sluice.config.*', async () => {
+    await write('project/sluice.config.json', JSON.stringify({ routes: {} }));
+    const loaded = await loadConfig({ file: join(dir, 'project') });
+    expect(loaded.file).toBe(join(dir, 'project', 'sluice.config.json'));
+  });
+
+  test('a package the config imports and cannot find gets npm install as the fix', async () => {
+    await write(
+      'sluice.config.mjs',
+      "import { defineConfig } from '@acme/not-installed/config';\nexport default defineConfig({});\n",
+    );
+    const error = await loadConfig({ cwd: dir }).catch((caught: unknown) => caught);
+    const issue = (error as ConfigError).issues[0];
+    expect(issue?.message).toMatch(/Cannot find (module|package) '@acme\/not-installed/);
+    expect(issue?.fix).toBe('install it where the config file is: npm install @acme/not-installed');
+  });
+
+  test('a key in an error the config itself throws is masked', async () => {
+    const key = 'sk-test-SECRET123456';
+    await write('sluice.config.mjs', `throw new Error('bad key ${key}');\nexport default {};\n`);
+    const error = await loadConfig({ cwd: dir }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/could not be loaded: bad key/);
+    expect((error as Error).message).not.toContain(key);
+    expect(JSON.stringify(error)).not.toContain('SECRET123456');
+  });
+});
+
 describe('bare ids and conventional package names', () => {
   test("use: 'acme' loads an installed @sluice/provider-acme", async () => {
     await writeProviderPackage('@sluice/provider-acme', 'export default descriptor;');

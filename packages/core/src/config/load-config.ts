@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createJiti } from 'jiti';
 import { checkProviderDescriptor } from '../descriptor/define-provider.js';
 import type { ProviderDescriptor } from '../descriptor/types.js';
+import { maskSecret } from '../errors/redact.js';
 import { ConfigError } from './config-error.js';
 import type { PackageLoadFailure, ResolveConfigOptions } from './resolve-config.js';
 import { looksLikePackageName, tagDescriptorPackage } from './descriptor-index.js';
@@ -79,12 +80,37 @@ function describeLoadError(error: unknown, file: string): string {
   if (error instanceof Error && error.name !== 'Error' && !line.startsWith(error.name)) {
     line = `${error.name}: ${line}`;
   }
+  line = maskKeyLike(line);
   const message = error instanceof Error ? error.message : String(error);
   const at = message.indexOf(`${file}:`);
   const position = at === -1 ? null : /^:(\d+)(?::(\d+))?/.exec(message.slice(at + file.length));
   if (position === null) return line;
   return `${line} at line ${position[1]}${position[2] === undefined ? '' : `, column ${position[2]}`}`;
 }
+
+/**
+ * Masks what looks like a key in an error the config's own code threw (`throw new Error(key)`):
+ * runs of 16 or more letters, digits, `_` and `-` holding both a letter and a digit.
+ */
+function maskKeyLike(text: string): string {
+  return text.replace(/[A-Za-z0-9_-]{16,}/g, (token) =>
+    /[0-9]/.test(token) && /[A-Za-z]/.test(token) ? maskSecret(token) : token,
+  );
+}
+
+/** The package a load error says it could not find, when it names one. */
+function missingPackage(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1];
+  if (specifier === undefined || specifier.startsWith('.') || isAbsolute(specifier)) {
+    return undefined;
+  }
+  if (specifier.startsWith('node:')) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+const LOADABLE_EXTENSIONS = ['.ts', '.mts', '.cts', '.mjs', '.js', '.cjs', '.json'];
 
 async function readConfigModule(file: string): Promise<unknown> {
   if (file.endsWith('.json')) {
@@ -106,10 +132,13 @@ async function readConfigModule(file: string): Promise<unknown> {
   try {
     namespace = await jiti.import<Record<string, unknown>>(file);
   } catch (error) {
+    const missing = missingPackage(error);
     throw loadIssue(
       file,
       `could not be loaded: ${describeLoadError(error, file)}`,
-      'fix the error in the config file (run it with node or tsc to see where)',
+      missing === undefined
+        ? 'fix the error in the config file (run it with node or tsc to see where)'
+        : `install it where the config file is: npm install ${missing}`,
     );
   }
   // jiti answers `.default` of a module without one with the module itself: ask for the key.
@@ -247,6 +276,14 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   }
   if (!existsSync(file)) {
     throw loadIssue(file, 'does not exist', 'check the path, or omit file to search cwd');
+  }
+  if (statSync(file).isDirectory()) return loadConfig({ cwd: file });
+  if (!LOADABLE_EXTENSIONS.includes(extname(file))) {
+    throw loadIssue(
+      file,
+      `is a ${extname(file) || 'file without an extension'}, which Sluice cannot load`,
+      `write the config as ${LOADABLE_EXTENSIONS.map((ext) => `sluice.config${ext}`).join(', ')}`,
+    );
   }
 
   const config = await readConfigModule(file);
