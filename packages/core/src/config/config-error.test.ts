@@ -196,6 +196,16 @@ describe('references', () => {
     });
   });
 
+  test('an unknown fallback of the only route says it is the only one', () => {
+    const error = failure({
+      providers: { glm: { use: 'zhipu' } },
+      routes: { default: { provider: 'glm', fallbacks: ['nope'] } },
+    });
+    const issue = issueAt(error, 'routes.default.fallbacks[0]');
+    expect(issue.message).toBe('names no route; "default" is the only route');
+    expect(issue.fix).toBe('add the route to fall back to under `routes`, or remove the fallback');
+  });
+
   test('an unknown fallback route, a self fallback and an unknown defaultRoute are named', () => {
     const error = failure({
       providers: { glm: { use: 'zhipu' } },
@@ -204,7 +214,9 @@ describe('references', () => {
     });
 
     expect(issueAt(error, 'routes.a.fallbacks[0]').message).toBe('names the route itself');
-    expect(issueAt(error, 'routes.a.fallbacks[1]').message).toBe('names no route; routes: "b"');
+    expect(issueAt(error, 'routes.a.fallbacks[1]').message).toBe(
+      'names no route; other routes: "b"',
+    );
     expect(issueAt(error, 'defaultRoute').message).toBe('names no route; routes: "a", "b"');
   });
 

@@ -213,8 +213,12 @@ function resolveRoute(
       const others = routeNames.filter((item) => item !== routeName);
       context.issues.add(
         [...path, 'fallbacks', index],
-        `names no route; routes: ${listNames(others)}${didYouMean(fallback, others)}`,
-        'name another key of `routes`',
+        others.length === 0
+          ? `names no route; "${routeName}" is the only route`
+          : `names no route; other routes: ${listNames(others)}${didYouMean(fallback, others)}`,
+        others.length === 0
+          ? 'add the route to fall back to under `routes`, or remove the fallback'
+          : 'name another key of `routes`',
         fallback,
       );
     }
