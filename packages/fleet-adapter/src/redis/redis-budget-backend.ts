@@ -343,7 +343,7 @@ class RedisBackendImpl implements RedisBudgetBackend {
       phase: 'queue',
       retryable: false,
       message: `${subject} live on Redis at ${this.url}, which ${state}${why}, so no lease can be granted.`,
-      hint: `Start or fix the Redis server at ${this.url} (or correct the budget URL in the route config or SLUICE_BUDGET); to keep going one request at a time while Redis is away, set onUnavailable: 'local-cap-1'.`,
+      hint: `Start or fix the Redis server at ${this.url} (or correct the budget URL in the route config or SLUICE_BUDGET); to keep going one request at a time while Redis is away, add ?onUnavailable=local-cap-1 to the budget URL.`,
     });
   }
 

@@ -309,8 +309,11 @@ describe.skipIf(NO_REDIS)('redis budget backend', () => {
     expect(SluiceError.isInstance(error) && error.kind).toBe('budget-unavailable');
     const message = (error as Error).message;
     expect(message).toContain(`127.0.0.1:${port}`);
-    expect(message).toContain('local-cap-1');
     expect(message).not.toContain('hunter2');
+    // The hint names a setting the route config accepts: a query parameter of the budget URL.
+    expect((error as SluiceError).hint).toContain(
+      'add ?onUnavailable=local-cap-1 to the budget URL',
+    );
     expect(backend.health()).toMatchObject({ backend: 'redis', state: 'down' });
     expect(JSON.stringify(backend.health())).not.toContain('hunter2');
     expect(budget.health.state).toBe('down');
@@ -319,6 +322,21 @@ describe.skipIf(NO_REDIS)('redis budget backend', () => {
     const again = performance.now();
     await expect(budget.acquire()).rejects.toMatchObject({ kind: 'budget-unavailable' });
     expect(performance.now() - again).toBeLessThan(50);
+  });
+
+  it('the hint works as written: ?onUnavailable=local-cap-1 on the budget URL runs one at a time', async () => {
+    const port = await freePort();
+    const backend = redisBudgetBackend({
+      url: `redis://127.0.0.1:${port}?onUnavailable=local-cap-1`,
+    });
+    cleanups.push(() => backend.close());
+    const budget = backend.open('glm', { limit: 3 });
+    const seen = tracker();
+
+    await Promise.all(Array.from({ length: 3 }, () => seen.run(budget, 20)));
+
+    expect(seen.peak).toBe(1);
+    expect(budget.health.state).toBe('degraded');
   });
 
   it('with onUnavailable local-cap-1 runs one request at a time while Redis is unreachable', async () => {
