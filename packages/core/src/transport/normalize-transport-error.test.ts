@@ -34,6 +34,15 @@ describe('normalizeTransportError', () => {
     expect(error.message).toContain('route "main"');
   });
 
+  it('a port fetch refuses (WHATWG bad port) is not retried and says to use another port', async () => {
+    const error = normalizeTransportError(await failureOf(fetch('http://127.0.0.1:1/v1')), context);
+    expect(error.kind).toBe('network');
+    expect(error.phase).toBe('connect');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('Port refused by fetch');
+    expect(error.hint).toContain('another port');
+  });
+
   it('maps a socket reset before the headers to a network error', async () => {
     server = await startLoopbackServer((request) => request.socket.destroy());
     const error = normalizeTransportError(await failureOf(fetch(server.url)), context);

@@ -105,6 +105,19 @@ function judge(error: unknown): Verdict {
     }
   }
 
+  // fetch refuses the ports of the WHATWG "bad port" list (1, 22, 25, 6000, ...) before
+  // connecting, with a cause that has no code. Another attempt meets the same refusal.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (error instanceof TypeError && cause instanceof Error && cause.message === 'bad port') {
+    return {
+      kind: 'network',
+      phase: 'connect',
+      retryable: false,
+      what: 'Port refused by fetch',
+      hint: 'fetch never connects to ports on the WHATWG bad-port list (1, 22, 25, 6000, ...): serve the endpoint on another port.',
+    };
+  }
+
   // undici ends a body cut by the peer with a bare `terminated` TypeError; `fetch failed` wraps
   // every connect-time failure whose cause carried no code we know.
   const message = error instanceof Error ? error.message : '';
