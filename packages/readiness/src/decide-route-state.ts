@@ -61,6 +61,11 @@ export function formatDurationMs(ms: number): string {
   return `${Math.round(ms / 360_000) / 10} h`;
 }
 
+/** `count` and the noun, singular for exactly one ("1 slot", "3 slots"). */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function invalidVerdict(name: string, problem: RouteProblem): StateVerdict {
   const where = problem.path ?? `routes.${name}`;
   const fix =
@@ -140,9 +145,10 @@ function failingVerdict(input: StateInput): StateVerdict | undefined {
   if (LOAD_KINDS.has(kind) && !longStreak) return undefined;
 
   const message = input.log?.lastError?.message;
-  const count = longStreak
-    ? `The last ${streak.length} requests failed`
-    : 'The last request failed';
+  const count =
+    longStreak && streak.length > 1
+      ? `The last ${streak.length} requests failed`
+      : 'The last request failed';
   return {
     state: 'failing',
     reason: `${count} (${kind})${message ? `: ${message}` : '.'}`,
@@ -178,7 +184,7 @@ function degradedVerdict(input: StateInput): StateVerdict | undefined {
   if (budget && budget.limit > 0 && budget.queued >= budget.limit * thresholds.queueSaturation) {
     return {
       state: 'degraded',
-      reason: `Queue saturated: ${budget.queued} requests wait for ${budget.limit} slot(s) of ${budget.key} (${budget.active} in flight).`,
+      reason: `Queue saturated: ${plural(budget.queued, 'request')} ${budget.queued === 1 ? 'waits' : 'wait'} for ${plural(budget.limit, 'slot')} of ${budget.key} (${budget.active} in flight).`,
       fix: `Expect waits; lower the fan-out, or raise ${limitText} if the provider really serves more.`,
     };
   }
@@ -193,7 +199,7 @@ function degradedVerdict(input: StateInput): StateVerdict | undefined {
     const codeText = codes.length > 0 ? `, provider code ${codes.join(', ')}` : '';
     return {
       state: 'degraded',
-      reason: `${signals.length} ${kinds} signal(s)${codeText} in the last ${formatDurationMs(thresholds.recentWindowMs)}.`,
+      reason: `${plural(signals.length, `${kinds} signal`)}${codeText} in the last ${formatDurationMs(thresholds.recentWindowMs)}.`,
       fix: `The provider serves less than asked: lower ${limitText}.`,
     };
   }

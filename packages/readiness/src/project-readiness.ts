@@ -160,9 +160,17 @@ function adaptiveOf(budget: Budget | undefined): Pick<BudgetGauge, 'adaptive'> {
 function recentOf(log: OutcomeLog, name: string): RecentOutcomes {
   const routeLog = log.route(name);
   const finished = routeLog?.finished ?? [];
+  // Failed requests (final outcomes) by kind, consistent with `failures`; every failed attempt
+  // (retries and fallbacks included) is counted apart, in `failedAttemptsByKind`.
   const failuresByKind: Record<string, number> = {};
+  for (const request of finished) {
+    if (request.outcome !== 'failure') continue;
+    const kind = request.kind ?? 'unknown';
+    failuresByKind[kind] = (failuresByKind[kind] ?? 0) + 1;
+  }
+  const failedAttemptsByKind: Record<string, number> = {};
   for (const attempt of routeLog?.failedAttempts ?? []) {
-    failuresByKind[attempt.kind] = (failuresByKind[attempt.kind] ?? 0) + 1;
+    failedAttemptsByKind[attempt.kind] = (failedAttemptsByKind[attempt.kind] ?? 0) + 1;
   }
   const successes = finished.filter((request) => request.outcome === 'success').length;
   const [ttftP50Ms = null, ttftP95Ms = null] = percentiles(routeLog?.ttftMs ?? [], [50, 95]);
@@ -173,6 +181,7 @@ function recentOf(log: OutcomeLog, name: string): RecentOutcomes {
     ttftP50Ms,
     ttftP95Ms,
     failuresByKind,
+    failedAttemptsByKind,
     lastError: routeLog?.lastError ? { ...routeLog.lastError } : null,
     lastSuccessAt: routeLog?.lastSuccessAt ?? null,
   };

@@ -42,10 +42,16 @@ export function createReadinessMetrics(options: ReadinessMetricsOptions): Readin
     'route',
     'quantile',
   ]);
-  const failures = gauge('route_failures', 'Failed attempts in the recent window, by kind.', [
-    'route',
-    'kind',
-  ]);
+  const failures = gauge(
+    'route_failures',
+    'Failed requests (after retries) in the recent window, by kind.',
+    ['route', 'kind'],
+  );
+  const failedAttempts = gauge(
+    'route_failed_attempts',
+    'Failed attempts (retries and fallbacks included) in the recent window, by kind.',
+    ['route', 'kind'],
+  );
   const lastSuccess = gauge(
     'route_last_success_timestamp_seconds',
     'When the route last answered successfully (unix seconds).',
@@ -82,6 +88,9 @@ export function createReadinessMetrics(options: ReadinessMetricsOptions): Readin
       if (p95 !== undefined) ttft.set({ route: route.name, quantile: '0.95' }, p95);
       for (const [kind, count] of Object.entries(route.recent.failuresByKind)) {
         failures.set({ route: route.name, kind }, count);
+      }
+      for (const [kind, count] of Object.entries(route.recent.failedAttemptsByKind)) {
+        failedAttempts.set({ route: route.name, kind }, count);
       }
       if (route.recent.lastSuccessAt !== null) {
         lastSuccess.set({ route: route.name }, route.recent.lastSuccessAt / 1000);

@@ -114,7 +114,14 @@ export const recentOutcomesSchema = z.object({
   ttftP95Ms: nullableMs,
   failuresByKind: z
     .record(z.string(), z.number().int().nonnegative())
-    .describe('Failed attempts by error kind, retries included.'),
+    .describe(
+      'Failed requests (after every retry and fallback) by error kind; the counts sum to `failures`.',
+    ),
+  failedAttemptsByKind: z
+    .record(z.string(), z.number().int().nonnegative())
+    .describe(
+      'Failed attempts by error kind: every retried attempt, every fallback away from the route and every final failure.',
+    ),
   lastError: lastErrorSchema.nullable(),
   lastSuccessAt: z.number().nullable().describe('Epoch ms.'),
 });

@@ -1,6 +1,6 @@
 import { createBudgetRegistry, createRouter, type Router } from '@sluice/core';
 import { provider as zhipu } from '@sluice/provider-zhipu';
-import { startSimulator, type Simulator } from '@sluice/simulator';
+import { startSimulator } from '@sluice/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   PROBE_REQUEST,

@@ -145,7 +145,7 @@ describe('live states (from recorded event sequences)', () => {
     const result = only(projectReadiness({ routes: [route], budgets, now: T0 }).routes);
     expect(result.state).toBe('degraded');
     expect(result.reason).toBe(
-      'Queue saturated: 3 requests wait for 3 slot(s) of glm:a1b2c3d4e5f6 (3 in flight).',
+      'Queue saturated: 3 requests wait for 3 slots of glm:a1b2c3d4e5f6 (3 in flight).',
     );
     expect(result.budget).toMatchObject({ backend: 'memory', active: 3, limit: 3, queued: 3 });
 
@@ -153,6 +153,27 @@ describe('live states (from recorded event sequences)', () => {
     expect(only(projectReadiness({ routes: [route], budgets: calm, now: T0 }).routes).state).toBe(
       'not-checked',
     );
+  });
+
+  it('reasons say one request, slot, signal in the singular', () => {
+    const route = makeRoute({ maxConcurrency: 1 });
+    const budgets = [fixedBudget(route.budgetKey, { limit: 1, active: 1, pending: 1 })];
+    const queued = only(projectReadiness({ routes: [route], budgets, now: T0 }).routes);
+    expect(queued.reason).toBe(
+      'Queue saturated: 1 request waits for 1 slot of glm:a1b2c3d4e5f6 (1 in flight).',
+    );
+
+    const signals = eventsFor(route).rateLimitedThenOk(T0);
+    const degraded = only(
+      projectReadiness({ routes: [route], events: signals, now: T0 + 10 }).routes,
+    );
+    expect(degraded.reason).toBe('1 rate-limit signal, provider code 1302 in the last 1 min.');
+
+    const failed = eventsFor(route).failure(T0, 'rate-limit', { status: 429 });
+    const failing = only(
+      projectReadiness({ routes: [route], events: failed, now: T0 + 10, failingStreak: 1 }).routes,
+    );
+    expect(failing.reason).toMatch(/^The last request failed \(rate-limit\)/);
   });
 
   it('a live budget cooldown (set by the router on the budget) also degrades the route', () => {
@@ -171,8 +192,10 @@ describe('live states (from recorded event sequences)', () => {
     const events = [...ev.rateLimitedThenOk(T0), ...ev.rateLimitedThenOk(T0 + 100)];
     const recent = only(projectReadiness({ routes: [route], events, now: T0 + 2000 }).routes);
     expect(recent.state).toBe('degraded');
-    expect(recent.reason).toBe('2 rate-limit signal(s), provider code 1302 in the last 1 min.');
-    expect(recent.recent.failuresByKind).toEqual({ 'rate-limit': 2 });
+    expect(recent.reason).toBe('2 rate-limit signals, provider code 1302 in the last 1 min.');
+    // Both requests succeeded on their retry: no failed request, two failed attempts.
+    expect(recent.recent.failuresByKind).toEqual({});
+    expect(recent.recent.failedAttemptsByKind).toEqual({ 'rate-limit': 2 });
 
     const later = only(projectReadiness({ routes: [route], events, now: T0 + 70_000 }).routes);
     expect(later.state).toBe('ready');
@@ -184,7 +207,8 @@ describe('live states (from recorded event sequences)', () => {
     const one = ev.failure(T0, 'rate-limit', { retries: 3, providerCode: '1302', status: 429 });
     const first = only(projectReadiness({ routes: [route], events: one, now: T0 + 100 }).routes);
     expect(first.state).toBe('degraded');
-    expect(first.recent.failuresByKind).toEqual({ 'rate-limit': 4 });
+    expect(first.recent.failuresByKind).toEqual({ 'rate-limit': 1 });
+    expect(first.recent.failedAttemptsByKind).toEqual({ 'rate-limit': 4 });
 
     const three = [
       ...one,
@@ -227,6 +251,22 @@ describe('live states (from recorded event sequences)', () => {
     expect(result.state).toBe('ready');
     expect(result.recent).toMatchObject({ successes: 1, failures: 1 });
     expect(result.recent.failuresByKind).toEqual({ network: 1 });
+    expect(result.recent.failedAttemptsByKind).toEqual({ network: 1 });
+  });
+
+  it('failures by kind count failed requests, as failures does; retried attempts are apart', () => {
+    const route = makeRoute();
+    const ev = eventsFor(route);
+    const events = [
+      ...ev.failure(T0, 'network', { retries: 3 }),
+      ...ev.failure(T0 + 10, 'network', { retries: 3 }),
+      ...ev.failure(T0 + 20, 'timeout'),
+      ...ev.rateLimitedThenOk(T0 + 30),
+    ];
+    const { recent } = only(projectReadiness({ routes: [route], events, now: T0 + 2000 }).routes);
+    expect(recent).toMatchObject({ requests: 4, successes: 1, failures: 3 });
+    expect(recent.failuresByKind).toEqual({ network: 2, timeout: 1 });
+    expect(recent.failedAttemptsByKind).toEqual({ network: 8, timeout: 1, 'rate-limit': 1 });
   });
 
   it('cancelled requests are neither successes nor failures', () => {
@@ -258,9 +298,11 @@ describe('live states (from recorded event sequences)', () => {
       ],
       now: T0 + 10,
     });
-    expect(only(result.routes, 'primary').recent.failuresByKind).toEqual({ overloaded: 1 });
+    // The request did not fail on primary (it moved on), so it is an attempt, not a failure.
+    expect(only(result.routes, 'primary').recent.failuresByKind).toEqual({});
+    expect(only(result.routes, 'primary').recent.failedAttemptsByKind).toEqual({ overloaded: 1 });
     expect(only(result.routes, 'primary').state).toBe('degraded');
-    expect(only(result.routes, 'backup').recent.failuresByKind).toEqual({});
+    expect(only(result.routes, 'backup').recent.failedAttemptsByKind).toEqual({});
   });
 
   it('in-flight and queued are counted from telemetry when no budget object is given', () => {

@@ -102,7 +102,11 @@ describe('startDashboard', () => {
     expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(metrics.body).toContain('sluice_route_state{route="default",state="degraded"} 1');
     expect(metrics.body).toContain('sluice_route_ready{route="default"} 0');
-    expect(metrics.body).toContain('sluice_route_failures{route="default",kind="rate-limit"} 2');
+    // One request failed after one retry: one failed request, two failed attempts.
+    expect(metrics.body).toContain('sluice_route_failures{route="default",kind="rate-limit"} 1');
+    expect(metrics.body).toContain(
+      'sluice_route_failed_attempts{route="default",kind="rate-limit"} 2',
+    );
     expect(metrics.body).toContain(
       'sluice_budget_limit{budget="glm:a1b2c3d4e5f6",instance="glm",provider="zhipu"} 3',
     );
