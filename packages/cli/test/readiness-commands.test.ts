@@ -1,12 +1,39 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cleanEnv, runSluice } from './run-sluice.js';
 
 interface SnapshotJSON {
   defaultRoute: string;
-  routes: Array<{ name: string; state: string; reason: string; fix: string | null }>;
+  routes: Array<{
+    name: string;
+    state: string;
+    reason: string;
+    fix: string | null;
+    budget: { backend: string; health: { state: string; detail: string | null } | null } | null;
+    recent: {
+      requests: number;
+      failures: number;
+      failuresByKind: Record<string, number>;
+      failedAttemptsByKind: Record<string, number>;
+      lastError: { kind: string; message: string } | null;
+    };
+  }>;
+}
+
+/** A config file with one zhipu instance; `instance` adds fields (budget, retry). */
+function configFile(instance: Record<string, unknown>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sluice-check-')), 'sluice.config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      providers: { glm: { use: 'zhipu', apiKey: 'k-0123456789abcdef', ...instance } },
+      routes: { default: { provider: 'glm', model: 'glm-4.6' } },
+    }),
+  );
+  return file;
 }
 
 describe('sluice check', () => {
@@ -63,6 +90,51 @@ describe('sluice check', () => {
       expect(out).not.toContain('9f8e7d6c5b4a3928');
     }
   });
+});
+
+describe('sluice check --probe', () => {
+  test('a Redis budget that is down: the probe runs and reports the budget unavailable; exit 1', async () => {
+    const file = configFile({
+      // Loopback only: the probe must never leave this machine (no Redis listens on port 1).
+      endpoint: 'http://127.0.0.1:9/v4',
+      maxConcurrency: 2,
+      budget: { backend: 'redis', url: 'redis://127.0.0.1:1' },
+    });
+    const json = await runSluice(['check', '--probe', '--config', file, '--json']);
+    const table = await runSluice(['check', '--probe', '--config', file]);
+
+    for (const run of [json, table]) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).not.toMatch(/createRouter|budgetBackends|@sluice\/fleet-adapter/);
+    }
+    const route = (JSON.parse(json.stdout) as SnapshotJSON).routes[0]!;
+    expect(route.state).toBe('failing');
+    expect(route.budget?.backend).toBe('redis');
+    expect(route.budget?.health?.state).toBe('down');
+    expect(route.recent.lastError?.kind).toBe('budget-unavailable');
+    expect(route.reason).toContain('redis://127.0.0.1:1');
+    expect(route.reason).toMatch(/unreachable/);
+    expect(table.stdout).toMatch(/failing\s+default/);
+    expect(table.stdout).toMatch(/unreachable/);
+  }, 30_000);
+
+  test('failures by kind count failed requests, as failures does; attempts are apart', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const file = configFile({
+      endpoint: `http://127.0.0.1:${port}/v4`,
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+    });
+    const run = await runSluice(['check', '--probe', '--config', file, '--json']);
+
+    expect(run.code).toBe(1);
+    const { recent } = (JSON.parse(run.stdout) as SnapshotJSON).routes[0]!;
+    expect(recent).toMatchObject({ requests: 1, failures: 1 });
+    expect(recent.failuresByKind).toEqual({ network: 1 });
+    expect(recent.failedAttemptsByKind).toEqual({ network: 3 });
+  }, 30_000);
 });
 
 describe('sluice dashboard --simulate', () => {

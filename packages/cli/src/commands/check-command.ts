@@ -6,6 +6,7 @@ import {
   loadConfig,
   resolveConfig,
 } from '@sluice/core';
+import { redisBackends } from '@sluice/fleet-adapter/redis';
 import zhipu from '@sluice/provider-zhipu';
 import {
   createReadinessTracker,
@@ -69,10 +70,14 @@ export async function checkCommand(
     if (flags.probe) {
       // Probe the routes that resolve; the broken ones still show, as invalid-route rows.
       const sound = resolveReadinessRoutes(source);
+      // A provider instance may put its budget on Redis (`budget: { backend: 'redis', url }`), as
+      // `fleet` and `chat` allow: an unreachable Redis then shows as the route's budget health.
+      const backends = redisBackends();
       const router = createRouter({
         ...source,
         config: sound.soundConfig,
         budgets: createBudgetRegistry(),
+        budgetBackends: backends,
       });
       const tracker = createReadinessTracker({
         router,
@@ -85,6 +90,7 @@ export async function checkCommand(
       } finally {
         tracker.close();
         await router.close();
+        await backends.redis.closeAll();
       }
     } else {
       snapshot = projectReadiness({ routes: source });
