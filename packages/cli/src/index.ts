@@ -12,6 +12,4 @@ export {
   type SessionState,
 } from './fleet/run-fleet-scenario.js';
 export { DEMO_INSTANCE, DEMO_SIMULATOR } from './commands/demo-command.js';
-
-/** Package version, kept in step with package.json. */
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';

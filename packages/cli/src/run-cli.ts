@@ -8,6 +8,7 @@ import { fleetCommand } from './commands/fleet-command.js';
 import { simulateCommand } from './commands/simulate-command.js';
 import { createTerminal, type Terminal } from './terminal.js';
 import { UsageError, parseCount } from './usage-error.js';
+import { VERSION } from './version.js';
 
 /** Where `runCli` reads and writes; the real process by default, streams of their own in tests. */
 export interface CliIO {
@@ -40,6 +41,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 
   const program = new Command('sluice')
     .description('One bounded in-flight budget per provider, shared by a whole agent fleet.')
+    .version(VERSION, '-V, --version', 'print the version of sluice')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({

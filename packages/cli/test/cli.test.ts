@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -64,6 +64,21 @@ describe('sluice demo', () => {
     expect(budgeted!.peakInFlightServer).toBe(3);
     expect(budgeted!.requests).toBe(24);
   }, 90_000);
+});
+
+describe('sluice --version', () => {
+  test('prints the version of the CLI package from its package.json; exit 0', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const run = await runSluice([flag]);
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`${pkg.version}\n`);
+      expect(run.stderr).toBe('');
+    }
+  });
 });
 
 describe('usage errors exit 2 with one line and the fix', () => {

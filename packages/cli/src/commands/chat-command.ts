@@ -1,4 +1,5 @@
 import { setupRouter } from '../router-setup.js';
+import { plural } from '../render/plural.js';
 import type { Terminal } from '../terminal.js';
 import { UsageError } from '../usage-error.js';
 
@@ -53,7 +54,7 @@ export async function chatCommand(
       } else if (event.type === 'tool-call') {
         term.out(`\n${c.cyan('tool call')} ${event.name}(${event.arguments})`);
       } else if (event.type === 'finish') {
-        const usage = event.usage ? `, ${event.usage.totalTokens} tokens` : '';
+        const usage = event.usage ? `, ${plural(event.usage.totalTokens, 'token')}` : '';
         term.out(`\n${c.dim(`[${event.rawReason ?? event.reason}${usage}]`)}`);
       }
     }

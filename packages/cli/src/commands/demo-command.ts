@@ -2,6 +2,7 @@ import { startSimulator } from '@sluice/simulator';
 import zhipu from '@sluice/provider-zhipu';
 import { runFleetScenario, type FleetReport } from '../fleet/run-fleet-scenario.js';
 import { renderComparison, renderFleetSummary } from '../render/fleet-summary.js';
+import { plural } from '../render/plural.js';
 import { setupRouter } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
 import { createProgressView, reportToJSON } from './fleet-command.js';
@@ -58,7 +59,7 @@ export async function demoCommand(
     if (!term.json) {
       term.out(
         c.bold('Sluice demo: ') +
-          `1 parent + ${flags.children} sub-agents x ${flags.tasks} turns, streaming from a simulated GLM ` +
+          `1 parent + ${plural(flags.children, 'sub-agent')} x ${plural(flags.tasks, 'turn')}, streaming from a simulated GLM ` +
           `Coding Plan at ${simulator.baseURL}`,
       );
       term.out(
@@ -146,7 +147,7 @@ export async function demoCommand(
                 `shared budget: no failures, peak in flight at the server ${budgeted.peakInFlightServer} ` +
                   `(budget ${zhipu.maxConcurrency}, ceiling ${DEMO_SIMULATOR.ceiling}).`,
               )
-            : c.red(`shared budget: ${budgeted.report.failures} requests failed.`),
+            : c.red(`shared budget: ${plural(budgeted.report.failures, 'request')} failed.`),
         );
       }
     }

@@ -6,6 +6,7 @@ import {
   type SessionProgress,
 } from '../fleet/run-fleet-scenario.js';
 import { renderFleetSummary, renderProgress } from '../render/fleet-summary.js';
+import { plural } from '../render/plural.js';
 import { setupRouter } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
 
@@ -55,6 +56,7 @@ export function reportToJSON(report: FleetReport, extra: Record<string, unknown>
     requests: report.requests,
     failures: report.failures,
     failuresByKind: report.failuresByKind,
+    firstErrorByKind: report.firstErrorByKind,
     retries: report.retries,
     headerStalls: report.headerStalls,
     peakInFlightClient: report.peakInFlightClient,
@@ -101,7 +103,7 @@ export async function fleetCommand(
     if (!term.json) {
       term.out(
         term.colors.dim(
-          `fleet: 1 parent + ${flags.children} sub-agent${flags.children === 1 ? '' : 's'} x ${flags.tasks} turn${flags.tasks === 1 ? '' : 's'} on route ` +
+          `fleet: 1 parent + ${plural(flags.children, 'sub-agent')} x ${plural(flags.tasks, 'turn')} on route ` +
             `${route.name} -> ${setup.target}, budget ${route.maxConcurrency || 'uncapped'}`,
         ),
       );

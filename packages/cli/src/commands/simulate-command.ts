@@ -1,4 +1,5 @@
 import { describeSimulator, startSimulator, type SimulatorMode } from '@sluice/simulator';
+import { plural } from '../render/plural.js';
 import type { Terminal } from '../terminal.js';
 
 /** Flags of `sluice simulate`. */
@@ -40,7 +41,7 @@ export async function simulateCommand(
   await simulator.close();
   if (!term.json) {
     term.out(
-      `served ${stats.completed} of ${stats.requests} requests, peak in flight ${stats.peakInFlight}`,
+      `served ${stats.completed} of ${plural(stats.requests, 'request')}, peak in flight ${stats.peakInFlight}`,
     );
   }
   return 0;

@@ -65,10 +65,18 @@ export interface FleetReport {
   peakInFlightClient: number;
   /** Requests that failed after every retry, by kind. */
   failuresByKind: Partial<Record<SluiceErrorKind, number>>;
+  /**
+   * The error message of the first failed request of each kind (the SluiceError message, which
+   * the router has already redacted), so a summary can say why requests failed.
+   */
+  firstErrorByKind: Partial<Record<SluiceErrorKind, string>>;
   failures: number;
   requests: number;
   retries: number;
-  /** Attempts whose headers deadline fired (retried or final): the stall users see. */
+  /**
+   * Attempts that got no response headers before their deadline (a timeout, retried or final):
+   * the stall users see. An HTTP error answer or a refused connection is not one.
+   */
   headerStalls: number;
   makespanMs: number;
   cancelled: boolean;
@@ -124,6 +132,7 @@ export async function runFleetScenario(options: FleetScenarioOptions): Promise<F
     makespanMs,
     peakInFlightClient: tracker.peak(),
     headerStalls: tracker.headerStalls(),
+    firstErrorByKind: tracker.firstErrorByKind(),
     cancelled: options.signal?.aborted ?? false,
   });
 }
@@ -266,31 +275,62 @@ function applyEvent(row: SessionProgress, event: SluiceEvent): boolean {
   }
 }
 
-/** Counts attempts holding a lease (acquired, not yet released) and stalls seen as retries. */
+/**
+ * Counts attempts holding a lease (acquired, not yet released), header stalls, and keeps the
+ * first error message of each failure kind.
+ */
 function trackInFlight() {
   let active = 0;
   let peak = 0;
   let stalls = 0;
+  const firstErrors: Partial<Record<SluiceErrorKind, string>> = {};
+  // Attempts that got response headers, by request: a timeout after them is a first-token or
+  // idle deadline, not a header stall. Dropped when the request ends.
+  const answered = new Map<string, Set<number>>();
   return {
     observe(event: SluiceEvent) {
-      if (event.type === 'lease-acquired') peak = Math.max(peak, (active += 1));
-      else if (event.type === 'lease-released') active -= 1;
-      else if (isHeaderStall(event)) stalls += 1;
+      switch (event.type) {
+        case 'lease-acquired':
+          peak = Math.max(peak, (active += 1));
+          break;
+        case 'lease-released':
+          active -= 1;
+          break;
+        case 'headers': {
+          const attempts = answered.get(event.requestId) ?? new Set<number>();
+          answered.set(event.requestId, attempts.add(event.attempt));
+          break;
+        }
+        case 'retry':
+          // A retry event names no phase; before any headers only the headers (or total)
+          // deadline can fire, so a timeout of an attempt without headers is a header stall.
+          if (event.kind === 'timeout' && !answered.get(event.requestId)?.has(event.attempt)) {
+            stalls += 1;
+          }
+          break;
+        case 'request-end':
+          answered.delete(event.requestId);
+          if (event.error?.kind === 'timeout' && event.error.phase === 'headers') stalls += 1;
+          if (event.outcome === 'failure' && event.error) {
+            firstErrors[event.error.kind] ??= event.error.message;
+          }
+          break;
+        default:
+          break;
+      }
     },
     peak: () => peak,
     headerStalls: () => stalls,
+    firstErrorByKind: () => ({ ...firstErrors }),
   };
-}
-
-/** A headers deadline that fired: retried (`retry` of kind timeout) or final (`request-end`). */
-function isHeaderStall(event: SluiceEvent): boolean {
-  if (event.type === 'retry') return event.kind === 'timeout';
-  return event.type === 'request-end' && event.error?.phase === 'headers';
 }
 
 function summarize(
   sessions: SessionReport[],
-  run: Pick<FleetReport, 'makespanMs' | 'peakInFlightClient' | 'headerStalls' | 'cancelled'>,
+  run: Pick<
+    FleetReport,
+    'makespanMs' | 'peakInFlightClient' | 'headerStalls' | 'firstErrorByKind' | 'cancelled'
+  >,
 ): FleetReport {
   const failuresByKind: Partial<Record<SluiceErrorKind, number>> = {};
   let failures = 0;

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { FleetReport, SessionProgress } from '../fleet/run-fleet-scenario.js';
 import type { Terminal } from '../terminal.js';
+import { plural } from './plural.js';
 
 const plain = { head: [], border: [], compact: true };
 const colored = { head: ['cyan'], compact: true };
@@ -62,9 +63,18 @@ export function renderFleetSummary(
     ...title,
     table.toString(),
     `peak in flight ${peak} (${peakSource}), makespan ${ms(report.makespanMs)}, ` +
-      `${report.requests} requests, ${report.retries} retries, ${report.headerStalls} header stalls, ${verdict}` +
+      `${plural(report.requests, 'request')}, ${plural(report.retries, 'retry', 'retries')}, ` +
+      `${plural(report.headerStalls, 'header stall')}, ${verdict}` +
       (report.cancelled ? c.yellow(' (cancelled: partial summary)') : ''),
+    ...firstErrors(report, term),
   ].join('\n');
+}
+
+/** One line per failure kind with the first error of that kind: why the requests failed. */
+function firstErrors(report: FleetReport, term: Terminal): string[] {
+  return Object.entries(report.firstErrorByKind).map(
+    ([kind, message]) => `${term.colors.red(`first ${kind} error:`)} ${message}`,
+  );
 }
 
 /** One comparison row per figure, one column per run: the demo's side-by-side view. */
