@@ -1,5 +1,6 @@
 import type { ResolvedRoute } from '@sluice/core';
 import { LOAD_KINDS, type RouteLog } from './outcome-log.js';
+import { redactEndpoint } from './redact-endpoint.js';
 import type { BudgetGauge, ReadinessState } from './readiness-schema.js';
 
 /**
@@ -108,10 +109,15 @@ function failingFix(kind: string, name: string, route: ResolvedRoute | undefined
       return `Check that the endpoint of providers.${instance} is reachable from here (DNS, proxy, firewall).`;
     case 'timeout':
       return `Check the provider's status, or raise providers.${instance}.timeouts if long silences are expected.`;
-    case 'model-not-found':
+    case 'model-not-found': {
+      // A plain 404 is read as an unknown model, but a wrong endpoint path answers 404 too.
+      const endpoint = route
+        ? ` If the model is right, check the endpoint of providers.${instance} (${redactEndpoint(route.url, [route.apiKey])}): a wrong path also answers 404.`
+        : '';
       return route && route.provider.catalog.length > 0
-        ? `Check routes.${name}.model ("${route.model}"); the catalog lists ${catalogIds(route)}.`
-        : `Check routes.${name}.model; the provider does not serve it.`;
+        ? `Check routes.${name}.model ("${route.model}"); the catalog lists ${catalogIds(route)}.${endpoint}`
+        : `Check routes.${name}.model; the provider does not serve it.${endpoint}`;
+    }
     case 'bad-request':
     case 'context-length':
     case 'content-filter':

@@ -221,6 +221,26 @@ describe('live states (from recorded event sequences)', () => {
     expect(result.fix).toContain('Lower providers.glm.maxConcurrency (now 3)');
   });
 
+  it('a 404 read as an unknown model also points at the endpoint, without its credentials', () => {
+    const route = {
+      ...makeRoute(),
+      url: 'https://user:pw@glm.example/wrong/chat/completions?key=k1',
+    };
+    const ev = eventsFor(route as never);
+    const events = ev.failure(T0, 'model-not-found', { status: 404, message: 'HTTP 404' });
+    const result = only(
+      projectReadiness({ routes: [route as never], events, now: T0 + 100 }).routes,
+    );
+    expect(result.state).toBe('failing');
+    expect(result.fix).toContain('Check routes.default.model');
+    expect(result.fix).toContain(
+      'check the endpoint of providers.glm (https://glm.example/wrong/chat/completions?key=',
+    );
+    expect(result.fix).toContain('a wrong path also answers 404');
+    expect(result.fix).not.toContain('pw@');
+    expect(result.fix).not.toContain('key=k1');
+  });
+
   it('failing names the kind, the last error and a kind-specific fix', () => {
     const route = makeRoute();
     const ev = eventsFor(route);
