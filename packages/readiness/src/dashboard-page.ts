@@ -186,10 +186,12 @@ const SCRIPT = `
   function renderFailures(s) {
     const box = $('failures');
     const totals = {};
-    for (const r of s.routes) for (const [k, n] of Object.entries(r.recent.failuresByKind)) totals[k] = (totals[k] || 0) + n;
+    // Failed attempts, retried ones included: a 1302 that a retry got past is still the provider
+    // pushing back, which is what this live chart is for. The table counts failed requests.
+    for (const r of s.routes) for (const [k, n] of Object.entries(r.recent.failedAttemptsByKind || {})) totals[k] = (totals[k] || 0) + n;
     const entries = Object.entries(totals).sort((a, b) => b[1] - a[1]);
     box.replaceChildren();
-    if (!entries.length) { box.append(h('div', { class: 'empty' }, 'No failures in the recent window.')); return; }
+    if (!entries.length) { box.append(h('div', { class: 'empty' }, 'No failed attempts in the recent window.')); return; }
     const max = Math.max(...entries.map((e) => e[1]));
     const svg = h('svg:svg', { viewBox: '0 0 300 ' + entries.length * 22, width: 300, height: entries.length * 22 });
     entries.forEach(([k, n], i) => {
@@ -261,7 +263,7 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
   <section class="panel"><h2>In flight and queued</h2>
     <div class="legend"><span><i class="la"></i>in flight</span><span><i class="lq"></i>queued</span><span>dashed: sum of limits</span><span id="chart-now"></span></div>
     <svg id="chart" viewBox="0 0 640 180" width="100%" height="180" role="img" aria-label="in flight and queued over time"></svg></section>
-  <section class="panel"><h2>Failures by kind</h2><div id="failures"></div></section>
+  <section class="panel"><h2>Failed attempts by kind</h2><div id="failures"></div></section>
   <section class="panel"><h2>Sessions</h2><div id="sessions"></div></section>
 </div>
 <script nonce="${nonce}">${SCRIPT}</script>

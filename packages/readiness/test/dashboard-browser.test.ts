@@ -149,7 +149,9 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', { timeout: 60_0
 
   it('turns the route degraded when the simulator answers 1302, and saves a screenshot', async () => {
     simulator.setCeiling(1);
-    const streams = ['child-1', 'child-2', 'child-3'].map(chat);
+    // Some of these fail after their retries (1302) while the page is checked: settle them now,
+    // so a rejection is never unhandled while the test is still waiting for the page.
+    const streams = Promise.allSettled(['child-1', 'child-2', 'child-3'].map(chat));
 
     await page.waitForSelector('tr[data-route="default"][data-state="degraded"]', {
       timeout: 15_000,
@@ -171,7 +173,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', { timeout: 60_0
       expect(body).not.toContain(SECRET);
     }
 
-    await Promise.allSettled(streams);
+    await streams;
   });
 
   it('with a token, the page passes it on to its own SSE stream', async () => {
