@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -37,6 +37,23 @@ function configFile(instance: Record<string, unknown>): string {
 }
 
 describe('sluice check', () => {
+  test('names the config file it read, and the other sluice.config.* it did not', async () => {
+    const json = configFile({});
+    const dir = join(json, '..');
+    writeFileSync(
+      join(dir, 'sluice.config.mjs'),
+      `export default ${readFileSync(json, 'utf8')};\n`,
+    );
+
+    const run = await runSluice(['check'], { cwd: dir });
+
+    expect(run.stdout).toContain(
+      `config: ${join(dir, 'sluice.config.mjs')} (also found, not read: sluice.config.json)`,
+    );
+    const alone = await runSluice(['check', '--config', json]);
+    expect(alone.stdout).toContain(`config: ${json} (also found, not read: sluice.config.mjs)`);
+  });
+
   test('without a key the default GLM route is missing its credential, naming the env vars; exit 1', async () => {
     const run = await runSluice(['check', '--json']);
 

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import {
+  CONFIG_FILE_NAMES,
   ConfigError,
   createBudgetRegistry,
   createRouter,
@@ -44,6 +47,7 @@ async function routeSource(flags: CheckFlags, env: Record<string, string | undef
     const loaded = await loadConfig({ file });
     return {
       source: { ...loaded, providers: [...loaded.providers, zhipu], env },
+      file: loaded.file,
       close: async () => {},
     };
   }
@@ -64,7 +68,7 @@ export async function checkCommand(
   env: Record<string, string | undefined>,
   signal: AbortSignal,
 ): Promise<number> {
-  const { source, close } = await routeSource(flags, env);
+  const { source, close, file } = await routeSource(flags, env);
   try {
     let snapshot: ReadinessSnapshot;
     if (flags.probe) {
@@ -107,6 +111,7 @@ export async function checkCommand(
           width: term.stdout.columns ?? 100,
         }),
       );
+    if (file !== undefined && !term.json) term.out(configLine(file));
     if (problems && !term.json) {
       term.err(`sluice: the config has problems that fleet and chat would refuse:\n${problems}`);
     }
@@ -115,6 +120,16 @@ export async function checkCommand(
   } finally {
     await close();
   }
+}
+
+/** Which config file was read, and the other `sluice.config.*` beside it that were not. */
+function configLine(file: string): string {
+  const others = CONFIG_FILE_NAMES.filter(
+    (name) => name !== basename(file) && existsSync(join(dirname(file), name)),
+  );
+  return others.length === 0
+    ? `config: ${file}`
+    : `config: ${file} (also found, not read: ${others.join(', ')})`;
 }
 
 function configProblems(
