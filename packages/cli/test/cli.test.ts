@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -88,6 +89,21 @@ describe('usage errors exit 2 with one line and the fix', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--children must be a whole number from 0 to 64, got "lots"/);
     expect(run.stdout).toBe('');
+  });
+
+  test('simulate on a port in use names --port; exit 2', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = await runSluice(['simulate', '--port', String(port)]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        `port ${port} is in use; pick another with --port, or --port 0 for a free one.`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   test('an unknown command suggests the closest one', async () => {

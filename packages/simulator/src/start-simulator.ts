@@ -176,12 +176,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(
-        new Error(
-          `startSimulator: cannot listen on ${host}:${port} (${error.code ?? error.message}); ` +
-            'pick another port or use port 0 for a free one',
-        ),
+      const failure = new Error(
+        `startSimulator: cannot listen on ${host}:${port} (${error.code ?? error.message}); ` +
+          'pick another port or use port 0 for a free one',
+        { cause: error },
       );
+      // The code of the listen error (EADDRINUSE, EACCES), for callers that name the flag to change.
+      reject(Object.assign(failure, { code: error.code }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {
