@@ -61,6 +61,7 @@ export const DEFAULT_REAL_CONFIG = {
  * a {@link UsageError} saying how to run each. Config problems become usage errors too (exit 2).
  */
 export async function setupRouter(options: RouterSetupOptions): Promise<RouterSetup> {
+  if (options.simulate && options.configFile !== undefined) throw simulateWithConfig();
   const budgets = options.budgets ?? createBudgetRegistry();
   try {
     if (options.simulate) return await simulated(options, budgets);
@@ -144,4 +145,11 @@ async function fromFile(
       await backends.redis.closeAll();
     },
   };
+}
+
+/** `--simulate` brings its own route config, so a `--config` next to it would be ignored. */
+export function simulateWithConfig(): UsageError {
+  return new UsageError(
+    '--simulate runs on the embedded simulator with its own routes and would ignore --config; drop one of the two.',
+  );
 }

@@ -106,6 +106,18 @@ describe('usage errors exit 2 with one line and the fix', () => {
     }
   });
 
+  test('--simulate with --config says one of them would be ignored; exit 2', async () => {
+    for (const command of ['fleet', 'check', 'chat']) {
+      const args =
+        command === 'chat'
+          ? [command, '--simulate', '--config', 'sluice.config.ts', 'hi']
+          : [command, '--simulate', '--config', 'sluice.config.ts'];
+      const run = await runSluice(args);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('would ignore --config; drop one of the two');
+    }
+  });
+
   test('an unknown command suggests the closest one', async () => {
     const run = await runSluice(['flet']);
 

@@ -22,7 +22,7 @@ import {
   type ReadinessSnapshot,
 } from '@sluice/readiness';
 import { startSimulator } from '@sluice/simulator';
-import { DEFAULT_REAL_CONFIG, simulatorConfig } from '../router-setup.js';
+import { DEFAULT_REAL_CONFIG, simulateWithConfig, simulatorConfig } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
 
 /** Flags of `sluice check`. */
@@ -35,6 +35,7 @@ export interface CheckFlags {
 
 /** Where the routes come from: `--simulate`, `--config`, or the built-in GLM Coding Plan routes. */
 async function routeSource(flags: CheckFlags, env: Record<string, string | undefined>) {
+  if (flags.simulate && flags.config !== undefined) throw simulateWithConfig();
   if (flags.simulate) {
     const simulator = await startSimulator({ source: 'generate', outputTokens: 4 });
     return {
