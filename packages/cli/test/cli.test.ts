@@ -118,6 +118,14 @@ describe('usage errors exit 2 with one line and the fix', () => {
     }
   });
 
+  test('dashboard off loopback without a token names --token once, not the library API; exit 2', async () => {
+    const run = await runSluice(['dashboard', '--simulate', '--host', '0.0.0.0', '--port', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Refusing to serve the dashboard on 0.0.0.0 without a token');
+    expect(run.stderr.match(/--token/g)).toHaveLength(1);
+    expect(run.stderr).not.toContain('createDashboardToken');
+  });
+
   test('an unknown command suggests the closest one', async () => {
     const run = await runSluice(['flet']);
 

@@ -93,8 +93,10 @@ function dashboardStartError(error: unknown, flags: DashboardFlags): Error {
     );
   }
   if (/token/i.test(message)) {
+    // The library's advice names its API (createDashboardToken()); a CLI user needs the flag.
+    const what = message.split(/ (?:Pass a token|Use createDashboardToken\(\))/)[0];
     return new UsageError(
-      `${message.replace(/ Use createDashboardToken\(\)[^.]*\./, '')} Pass --token with at least 16 random characters (for example \`openssl rand -hex 16\`), or bind 127.0.0.1.`,
+      `${what} Pass --token with at least 16 random characters (for example \`openssl rand -hex 16\`), or bind 127.0.0.1.`,
     );
   }
   return error instanceof Error ? error : new Error(message);
