@@ -143,19 +143,24 @@ async function recordingSimulator(lengths: Lengths) {
       ceiling.now = value;
       simulator.setCeiling(value);
     },
-    idealMs: () => streams.reduce((total, stream) => total + stream.ms / stream.ceiling, 0),
-    // Streams are not divisible: n streams of equal length on c slots need ceil(n / c) rounds.
-    bestScheduleMs: () => {
-      if (lengths !== 'equal') return undefined;
-      const mean = streams.reduce((total, stream) => total + stream.ms, 0) / streams.length;
+    /**
+     * The run's figures from the recording: ideal makespan, mean stream time client side and in
+     * the simulator, and (equal streams only) the best schedule. Streams are not divisible: n
+     * streams of equal length on c slots need ceil(n / c) rounds.
+     */
+    figures() {
+      const meanStreamMs = streams.reduce((total, stream) => total + stream.ms, 0) / streams.length;
       const rounds = [CEILING, 1].reduce((total, c) => {
         const count = streams.filter((stream) => stream.ceiling === c).length;
         return total + Math.ceil(count / c);
       }, 0);
-      return rounds * mean;
+      return {
+        idealMs: streams.reduce((total, stream) => total + stream.ms / stream.ceiling, 0),
+        meanStreamMs,
+        meanServerMs: serverMs.reduce((total, ms) => total + ms, 0) / serverMs.length,
+        bestScheduleMs: lengths === 'equal' ? rounds * meanStreamMs : undefined,
+      };
     },
-    meanStreamMs: () => streams.reduce((total, stream) => total + stream.ms, 0) / streams.length,
-    meanServerMs: () => serverMs.reduce((total, ms) => total + ms, 0) / serverMs.length,
   };
 }
 
@@ -264,10 +269,7 @@ async function runSingleRouter(options: {
     headerStalls: report.headerStalls,
     retries: report.retries,
     makespanMs: report.makespanMs,
-    idealMs: recording.idealMs(),
-    meanStreamMs: recording.meanStreamMs(),
-    meanServerMs: recording.meanServerMs(),
-    bestScheduleMs: recording.bestScheduleMs(),
+    ...recording.figures(),
     peakInFlightServer: stats.peakInFlight,
     timeline: stats.timeline,
     limits,
@@ -319,10 +321,7 @@ async function runPerProcess(): Promise<PolicyRun> {
     headerStalls: sum((r) => r.headerStalls),
     retries: sum((r) => r.retries),
     makespanMs,
-    idealMs: recording.idealMs(),
-    meanStreamMs: recording.meanStreamMs(),
-    meanServerMs: recording.meanServerMs(),
-    bestScheduleMs: recording.bestScheduleMs(),
+    ...recording.figures(),
     peakInFlightServer: stats.peakInFlight,
     timeline: stats.timeline,
     limits: [{ t: 0, limit: zhipu.maxConcurrency * PROCESSES }],

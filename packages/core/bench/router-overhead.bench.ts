@@ -77,14 +77,19 @@ const requestBody = () =>
     stream_options: { include_usage: true },
   });
 
-/** The baseline: what a hand-written client does, with the same keep-alive pool. */
-async function rawRequest(url: string, dispatcher: Agent): Promise<string> {
-  const response = await fetch(`${url}/v1/chat/completions`, {
+/** The request both hand-written clients send, on the same keep-alive pool. */
+function postChat(url: string, dispatcher: Agent): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key-0123456789' },
     body: requestBody(),
     dispatcher,
   } as RequestInit);
+}
+
+/** The baseline: what a hand-written client does, with the same keep-alive pool. */
+async function rawRequest(url: string, dispatcher: Agent): Promise<string> {
+  const response = await postChat(url, dispatcher);
   let text = '';
   const parser = createParser({
     onEvent(event) {
@@ -104,12 +109,7 @@ async function rawRequest(url: string, dispatcher: Agent): Promise<string> {
 
 /** The same fetch decoded by Sluice's SSE decoder alone: splits decoder cost from router cost. */
 async function decodedRequest(url: string, dispatcher: Agent): Promise<string> {
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key-0123456789' },
-    body: requestBody(),
-    dispatcher,
-  } as RequestInit);
+  const response = await postChat(url, dispatcher);
   let text = '';
   for await (const event of decodeChatStream(keepAliveChunks(response.body!))) {
     if (event.type === 'text-delta') text += event.text;

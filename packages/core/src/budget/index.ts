@@ -21,4 +21,9 @@ export {
   type LossSignal,
 } from './adaptive-limit.js';
 export { BudgetEvents } from './budget-events.js';
-export { checkAcquireOptions, checkLimit, rejectionBeforeQueue } from './lease-budget.js';
+export {
+  checkAcquireOptions,
+  checkBudgetKey,
+  checkLimit,
+  rejectionBeforeQueue,
+} from './lease-budget.js';

@@ -139,14 +139,7 @@ class LeaseBudget implements Budget {
     readonly key: string,
     limit: number,
   ) {
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new SluiceError({
-        kind: 'config',
-        phase: 'config',
-        message: `A lease budget needs a non-empty string key, got ${describe(key)}.`,
-        hint: 'Pass the budget key of the route (provider instance + credential).',
-      });
-    }
+    checkBudgetKey(key, 'A lease budget');
     this.currentLimit = checkLimit(key, limit);
     this.events = new BudgetEvents(key);
   }
@@ -488,6 +481,20 @@ class LeaseBudget implements Budget {
  */
 function clampDelay(delayMs: number): number {
   return Math.min(Math.max(0, delayMs), 2_147_483_647);
+}
+
+/**
+ * Validates a budget key: a non-empty string. Throws a `config` SluiceError that says which kind
+ * of budget (`what`) got which value. Shared by every Budget implementation.
+ */
+export function checkBudgetKey(key: unknown, what: string): asserts key is string {
+  if (typeof key === 'string' && key.length > 0) return;
+  throw new SluiceError({
+    kind: 'config',
+    phase: 'config',
+    message: `${what} needs a non-empty string key, got ${describe(key)}.`,
+    hint: 'Pass the budget key of the route (provider instance + credential).',
+  });
 }
 
 /**

@@ -102,10 +102,8 @@ function maskKeyLike(text: string): string {
 function missingPackage(error: unknown): string | undefined {
   const message = error instanceof Error ? error.message : String(error);
   const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1];
-  if (specifier === undefined || specifier.startsWith('.') || isAbsolute(specifier)) {
-    return undefined;
-  }
-  if (specifier.startsWith('node:')) return undefined;
+  const local = specifier === undefined || /^(\.|node:)/.test(specifier) || isAbsolute(specifier);
+  if (local) return undefined;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }

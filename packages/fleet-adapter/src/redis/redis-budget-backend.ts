@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import { Redis } from 'ioredis';
-import { SluiceError, checkLimit, redactSecrets } from '@sluice/core';
+import { SluiceError, checkBudgetKey, checkLimit, redactSecrets } from '@sluice/core';
 import type { BudgetBackend } from '@sluice/core';
 
 import {
@@ -236,14 +236,7 @@ class RedisBackendImpl implements RedisBudgetBackend {
   }
 
   open(key: string, options: { limit: number }): RedisBudget {
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new SluiceError({
-        kind: 'config',
-        phase: 'config',
-        message: `A Redis budget needs a non-empty string key, got ${String(key)}.`,
-        hint: 'Pass the budget key of the route (provider instance + credential).',
-      });
-    }
+    checkBudgetKey(key, 'A Redis budget');
     if (this.state === 'closed') throw this.closedError(key);
     const budget = new RedisBudgetImpl(this, key, checkLimit(key, options?.limit));
     let set = this.budgets.get(key);
