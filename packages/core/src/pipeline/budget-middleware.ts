@@ -1,6 +1,7 @@
 import type { BudgetRegistry, Lease } from '../budget/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
-import { holdLeaseUntilEnd } from './hold-lease-until-end.js';
+import { onContextAbort } from './abort-scope.js';
+import { holdLease } from './hold-lease-until-end.js';
 import type { Middleware, RequestContext } from './types.js';
 
 /** Options of {@link createBudgetMiddleware}. */
@@ -13,7 +14,7 @@ export interface BudgetMiddlewareOptions {
  * The budget step of the pipeline: acquires a lease from the route's budget
  * (`registry.get(route.budgetKey, { limit: route.maxConcurrency })`) with the request's signal,
  * priority, session and `timeouts.queueMs`, then calls `next` and holds the lease until the
- * response body has ended, failed or been cancelled (see {@link holdLeaseUntilEnd}). When `next`
+ * response body has ended, failed or been cancelled (see `holdLeaseUntilEnd`). When `next`
  * rejects, the lease is released before the error propagates.
  *
  * Emits `queued` (only when the acquire had to wait), `lease-acquired` and `lease-released`
@@ -64,7 +65,7 @@ export function createBudgetMiddleware(options: BudgetMiddlewareOptions): Middle
         });
       }
       const response = await next(context);
-      return holdLeaseUntilEnd(response, lease, { onRelease, signal: context.signal });
+      return holdLease(response, lease, onRelease, (listener) => onContextAbort(context, listener));
     } catch (error) {
       // No response means no body to wait for: the lease goes now.
       if (!lease.released) {

@@ -80,6 +80,13 @@ class FlatEvents implements AsyncGenerator<ChatEvent, void, undefined>, BatchedE
   }
 
   [EVENT_BATCHES](): EventBatches {
+    // Nothing read yet: the next layer takes the batches themselves, with no hop of ours between.
+    if (this.#batch === undefined && this.#reading === undefined && !this.#done) {
+      if (this.#interrupted === undefined) {
+        this.#done = true;
+        return this.#batches;
+      }
+    }
     return { next: () => this.#nextBatch(), return: () => void this.return() };
   }
 

@@ -47,14 +47,33 @@ export function holdLeaseUntilEnd(
   options: HoldLeaseOptions | ((lease: Lease) => void) = {},
 ): ModelResponse {
   const { onRelease, signal } = typeof options === 'function' ? { onRelease: options } : options;
+  return holdLease(
+    response,
+    lease,
+    onRelease,
+    signal && ((listener) => listenTo(signal, listener)),
+  );
+}
+
+/**
+ * {@link holdLeaseUntilEnd} with the abort given as a function that adds a listener and returns
+ * its removal: the budget middleware passes the request's abort scope, which costs no signal.
+ */
+export function holdLease(
+  response: ModelResponse,
+  lease: Lease,
+  onRelease: ((lease: Lease) => void) | undefined,
+  onAbort: ((listener: (reason: unknown) => void) => () => void) | undefined,
+): ModelResponse {
   let ended = false;
+  let unlisten: (() => void) | undefined;
   const token = {};
 
   const end = () => {
     if (ended) return;
     ended = true;
     abandoned.unregister(token);
-    signal?.removeEventListener('abort', onAbort);
+    unlisten?.();
     lease.release();
     onRelease?.(lease);
   };
@@ -67,15 +86,23 @@ export function holdLeaseUntilEnd(
     }
   };
 
-  // Bound once so removeEventListener can find it; the listener goes when the body ends.
-  const onAbort = () => cancel(signal?.reason);
-  if (signal?.aborted) cancel(signal.reason);
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  unlisten = onAbort?.(cancel);
+  if (ended) unlisten?.();
 
   const wrapped: ModelResponse = { ...response, events: response.events, cancel };
   wrapped.events = endsWith(response.events, end, wrapped);
   if (!ended) abandoned.register(wrapped, cancel, token);
   return wrapped;
+}
+
+function listenTo(signal: AbortSignal, listener: (reason: unknown) => void): () => void {
+  if (signal.aborted) {
+    listener(signal.reason);
+    return () => {};
+  }
+  const onAbort = () => listener(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /**

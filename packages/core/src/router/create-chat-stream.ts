@@ -6,13 +6,17 @@ import {
   eventBatchesOf,
   type EventBatches,
 } from '../pipeline/event-batches.js';
+import { AbortScope } from '../pipeline/abort-scope.js';
 import type { ModelResponse } from '../pipeline/types.js';
 import type { ChatStream } from './types.js';
 
 /** Options of {@link createChatStream}. */
 export interface ChatStreamOptions {
-  /** Runs the pipeline; called once, on first use, with the stream's own signal. */
-  open(signal: AbortSignal): Promise<ModelResponse>;
+  /**
+   * Runs the pipeline; called once, on first use, with the stream's abort scope (its `signal`
+   * is made on demand).
+   */
+  open(scope: AbortScope): Promise<ModelResponse>;
   /** Folds the events into a result (`collectChatResult`). */
   collect(events: AsyncIterable<ChatEvent>): Promise<ChatResult>;
   /** The caller's signal; linked for the stream's life only, then unlinked. */
@@ -38,7 +42,7 @@ export function createChatStream(options: ChatStreamOptions): ChatStream {
 
 class RouterChatStream implements ChatStream {
   readonly #options: ChatStreamOptions;
-  readonly #controller = new AbortController();
+  readonly #scope = new AbortScope();
   #iterated = false;
   #result: Promise<ChatResult> | undefined;
   #batches: ChatStreamBatches | undefined;
@@ -69,10 +73,10 @@ class RouterChatStream implements ChatStream {
   }
 
   cancel(reason?: unknown): void {
-    if (this.#controller.signal.aborted) return;
+    if (this.#scope.aborted) return;
     const final = reason ?? this.#abortedError(undefined, 'cancelled');
     if (this.#batches) this.#batches.abort(final);
-    else this.#controller.abort(final);
+    else this.#scope.abort(final);
   }
 
   #run(): ChatStreamBatches {
@@ -84,7 +88,7 @@ class RouterChatStream implements ChatStream {
       );
     }
     this.#iterated = true;
-    this.#batches = new ChatStreamBatches(this.#options, this.#controller, (reason) =>
+    this.#batches = new ChatStreamBatches(this.#options, this.#scope, (reason) =>
       this.#abortedError(reason, 'aborted'),
     );
     return this.#batches;
@@ -109,8 +113,7 @@ class RouterChatStream implements ChatStream {
  */
 class ChatStreamBatches implements EventBatches {
   readonly #options: ChatStreamOptions;
-  readonly #controller: AbortController;
-  readonly #signal: AbortSignal;
+  readonly #scope: AbortScope;
   readonly #aborted: (reason: unknown) => SluiceError;
   #unlink: (() => void) | undefined;
   #response: ModelResponse | undefined;
@@ -120,14 +123,13 @@ class ChatStreamBatches implements EventBatches {
 
   constructor(
     options: ChatStreamOptions,
-    controller: AbortController,
+    scope: AbortScope,
     aborted: (reason: unknown) => SluiceError,
   ) {
     this.#options = options;
-    this.#controller = controller;
-    this.#signal = controller.signal;
+    this.#scope = scope;
     this.#aborted = aborted;
-    // The caller's signal is linked straight to abort(): no listener on the stream's own signal,
+    // The caller's signal is linked straight to abort(): no listener on the stream's own scope,
     // which only the stream aborts (see RouterChatStream.cancel).
     const caller = options.signal;
     if (caller?.aborted) this.abort(caller.reason);
@@ -138,15 +140,15 @@ class ChatStreamBatches implements EventBatches {
     }
   }
 
-  /** Aborts the stream's signal (the pipeline's) and cancels the response in hand, if any. */
+  /** Aborts the stream's scope (the pipeline's) and cancels the response in hand, if any. */
   abort(reason: unknown): void {
-    if (!this.#signal.aborted) this.#controller.abort(reason);
+    this.#scope.abort(reason);
     if (this.#done) return;
-    this.#response?.cancel(this.#aborted(this.#signal.reason));
+    this.#response?.cancel(this.#aborted(this.#scope.reason));
   }
 
   /** True once the stream was aborted: events in hand are dropped, the next read fails. */
-  readonly interrupted = (): boolean => this.#signal.aborted;
+  readonly interrupted = (): boolean => this.#scope.aborted;
 
   next(): Promise<ChatEvent[] | undefined> {
     if (this.#done) return Promise.resolve(undefined);
@@ -163,10 +165,10 @@ class ChatStreamBatches implements EventBatches {
 
   async #open(): Promise<ChatEvent[] | undefined> {
     try {
-      if (this.#signal.aborted) throw this.#aborted(this.#signal.reason);
-      const response = await this.#options.open(this.#signal);
+      if (this.#scope.aborted) throw this.#aborted(this.#scope.reason);
+      const response = await this.#options.open(this.#scope);
       this.#response = response;
-      if (this.#signal.aborted) throw this.#aborted(this.#signal.reason);
+      if (this.#scope.aborted) throw this.#aborted(this.#scope.reason);
       this.#source = eventBatchesOf(response.events);
     } catch (error) {
       this.#onError(error);
@@ -175,13 +177,13 @@ class ChatStreamBatches implements EventBatches {
   }
 
   readonly #onBatch = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
-    if (this.#signal.aborted) this.#onError(undefined);
+    if (this.#scope.aborted) this.#onError(undefined);
     if (batch === undefined) this.#finish(true, undefined);
     return batch;
   };
 
   readonly #onError = (error: unknown): never => {
-    const final = this.#signal.aborted ? this.#aborted(this.#signal.reason) : error;
+    const final = this.#scope.aborted ? this.#aborted(this.#scope.reason) : error;
     this.#finish(false, final);
     throw final;
   };
@@ -191,6 +193,6 @@ class ChatStreamBatches implements EventBatches {
     this.#done = true;
     this.#unlink?.();
     this.#options.onEnd?.();
-    if (!complete) this.#response?.cancel(this.#signal.aborted ? this.#signal.reason : reason);
+    if (!complete) this.#response?.cancel(this.#scope.aborted ? this.#scope.reason : reason);
   }
 }

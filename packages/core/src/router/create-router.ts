@@ -3,6 +3,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js'
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatRequest } from '../events/chat-request.js';
+import { ABORT_SCOPE, type AbortScope } from '../pipeline/abort-scope.js';
 import { createBudgetMiddleware } from '../pipeline/budget-middleware.js';
 import { composeMiddleware } from '../pipeline/compose-middleware.js';
 import { createAdaptiveMiddleware } from './adaptive-middleware.js';
@@ -114,11 +115,11 @@ export function createRouter(options: RouterOptions): Router {
         ...(chatOptions.signal ? { signal: chatOptions.signal } : {}),
         collect: (events) => collectChatResult(events, { route: route.name }),
         onEnd: () => open.delete(stream),
-        open: async (signal) => {
+        open: async (scope) => {
           open.add(stream);
           const context = createContext(`${REQUEST_PREFIX}-${++requests}`, request, route, {
             ...chatOptions,
-            signal,
+            scope,
             publish,
             observed,
           });
@@ -163,19 +164,24 @@ function createContext(
   request: ChatRequest,
   route: ResolvedRoute,
   options: ChatOptions & {
-    signal: AbortSignal;
+    scope: AbortScope;
     publish: (event: SluiceEvent) => void;
     observed: () => boolean;
   },
 ): RequestContext {
   const state = new Map<string | symbol, unknown>();
-  const context: RequestContext = {
+  const scope = options.scope;
+  const context: RequestContext & { [ABORT_SCOPE]: AbortScope } = {
     requestId,
     request,
     route,
     session: options.session,
     priority: options.priority ?? options.session?.priority ?? 0,
-    signal: options.signal,
+    // Made on first read: the router's own layers listen on the scope.
+    get signal() {
+      return scope.signal;
+    },
+    [ABORT_SCOPE]: scope,
     attempt: 1,
     state,
     observed: options.observed,

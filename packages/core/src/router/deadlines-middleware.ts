@@ -2,8 +2,14 @@ import type { TimeoutsMs } from '../descriptor/types.js';
 import type { RequestPhase } from '../errors/sluice-error.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
+import {
+  ABORT_SCOPE,
+  AbortScope,
+  onContextAbort,
+  type ScopedContext,
+} from '../pipeline/abort-scope.js';
 import type { Middleware, ModelResponse, RequestContext } from '../pipeline/types.js';
-import { linkAbortSignal } from '../transport/link-abort-signal.js';
+import { DeadlineClock, type Deadline } from './deadline-clock.js';
 import { isTokenEvent } from './event-base.js';
 import { observeEvents } from './observe-events.js';
 
@@ -22,11 +28,16 @@ type DeadlinePhase = Extract<RequestPhase, 'headers' | 'first-token' | 'stream' 
  * names it (`headers`, `first-token`, `stream` for idle, `total`), aborts the fetch (closing the
  * socket) and cancels the body, which ends the lease held outside. Timeouts are retryable: the
  * retry middleware decides whether to try again.
+ *
+ * Each attempt gets its own abort scope (its `context.signal` is made only if read), aborted by
+ * the request's and by a deadline. The deadlines of all attempts through one middleware share one
+ * timer ({@link DeadlineClock}).
  */
 export function createDeadlinesMiddleware(): Middleware {
+  const clock = new DeadlineClock();
   return async function deadlines(context, next) {
-    const attempt = new AttemptDeadlines(context);
-    const attemptContext = withSignal(context, attempt.signal);
+    const attempt = new AttemptDeadlines(context, clock);
+    const attemptContext = withScope(context, attempt.scope);
 
     let response: ModelResponse;
     try {
@@ -50,17 +61,20 @@ export function createDeadlinesMiddleware(): Middleware {
 }
 
 /**
- * The attempt's view of the context with its own signal. A plain object literal: it reads the
+ * The attempt's view of the context with its own scope. A plain object literal: it reads the
  * context's fields once, which is far cheaper per request than `Object.create` with descriptors.
  */
-function withSignal(context: RequestContext, signal: AbortSignal): RequestContext {
+function withScope(context: RequestContext, scope: AbortScope): ScopedContext {
   return {
     requestId: context.requestId,
     request: context.request,
     route: context.route,
     session: context.session,
     priority: context.priority,
-    signal,
+    get signal() {
+      return scope.signal;
+    },
+    [ABORT_SCOPE]: scope,
     attempt: context.attempt,
     emit: context.emit,
     ...(context.observed === undefined ? {} : { observed: context.observed }),
@@ -69,16 +83,18 @@ function withSignal(context: RequestContext, signal: AbortSignal): RequestContex
 }
 
 /**
- * The deadlines of one attempt, kept as instants and served by ONE timer armed for the earliest.
- * Events only move `lastEventAt`; the timer re-reads the deadlines when it fires and re-arms for
- * the next one, so a stream of any length costs a handful of timers, not one per event.
+ * The deadlines of one attempt, kept as instants and checked by the shared clock at the earliest.
+ * Events only move `lastEventAt`; the clock calls `check` at the instant it was given, which
+ * fires the deadline that passed or names the next instant, so a stream of any length costs no
+ * timer work per event.
  */
-class AttemptDeadlines {
+class AttemptDeadlines implements Deadline {
   fired: SluiceError | undefined;
-  readonly signal: AbortSignal;
+  readonly scope = new AbortScope();
+  atMs = Number.POSITIVE_INFINITY;
   readonly #context: RequestContext;
+  readonly #clock: DeadlineClock;
   readonly #timeouts: TimeoutsMs;
-  readonly #controller = new AbortController();
   readonly #unlink: () => void;
   readonly #sentAt = Date.now();
   #headersAt: number | undefined;
@@ -86,15 +102,13 @@ class AttemptDeadlines {
   #sawToken = false;
   #cancelled = false;
   #disposed = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #armedAt = Number.POSITIVE_INFINITY;
   #onFire: ((error: SluiceError) => void) | undefined;
 
-  constructor(context: RequestContext) {
+  constructor(context: RequestContext, clock: DeadlineClock) {
     this.#context = context;
+    this.#clock = clock;
     this.#timeouts = context.route.timeouts;
-    this.signal = this.#controller.signal;
-    this.#unlink = linkAbortSignal(context.signal, this.#controller);
+    this.#unlink = onContextAbort(context, (reason) => this.scope.abort(reason));
     this.#schedule();
   }
 
@@ -150,9 +164,9 @@ class AttemptDeadlines {
   }
 
   dispose(): void {
+    if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#clock.delete(this);
     this.#unlink();
   }
 
@@ -176,31 +190,33 @@ class AttemptDeadlines {
     return next;
   }
 
-  /** Arms the one timer for the earliest deadline, unless it is already armed for that or sooner. */
+  /** Puts the attempt on the clock for its earliest deadline, when that moved earlier. */
   #schedule(): void {
     if (this.#disposed || this.fired) return;
     const next = this.#next();
-    if (next === undefined || next.atMs >= this.#armedAt) return;
-
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#armedAt = next.atMs;
-    this.#timer = setTimeout(this.#onTimer, Math.max(0, next.atMs - Date.now()));
+    if (next === undefined || next.atMs >= this.atMs) return;
+    this.atMs = next.atMs;
+    this.#clock.add(this);
   }
 
-  readonly #onTimer = () => {
-    this.#timer = undefined;
-    this.#armedAt = Number.POSITIVE_INFINITY;
+  /** The clock reached `atMs`: fires the deadline that passed, or names the next instant. */
+  check(nowMs: number): number | undefined {
+    if (this.#disposed || this.fired) return undefined;
     const next = this.#next();
-    if (next === undefined) return;
-    if (Date.now() >= next.atMs) this.#fire(next.phase);
-    else this.#schedule();
-  };
+    if (next === undefined) return undefined;
+    if (nowMs >= next.atMs) {
+      this.#fire(next.phase);
+      return undefined;
+    }
+    this.atMs = next.atMs;
+    return next.atMs;
+  }
 
   #fire(phase: DeadlinePhase): void {
     if (this.fired) return;
     this.fired = timeoutError(this.#context, phase, this.#timeouts[SETTING[phase]]);
     this.dispose();
-    this.#controller.abort(this.fired);
+    this.scope.abort(this.fired);
     this.#onFire?.(this.fired);
   }
 }

@@ -7,6 +7,7 @@ import {
   type BatchedEvents,
   type EventBatches,
 } from '../pipeline/event-batches.js';
+import { isAborted } from '../pipeline/abort-scope.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { eventBase } from './event-base.js';
 
@@ -93,7 +94,7 @@ class FallbackRun {
     const context = this.#context;
     const eligible =
       SluiceError.isInstance(error) && error.retryable && error.kind !== 'mid-stream';
-    if (!eligible || this.#cancelled || context.signal.aborted) throw error;
+    if (!eligible || this.#cancelled || isAborted(context)) throw error;
 
     const name = this.#candidates[this.#index];
     if (name === undefined) throw error;

@@ -8,6 +8,7 @@ import {
   type BatchedEvents,
   type EventBatches,
 } from '../pipeline/event-batches.js';
+import { abortReasonOf, isAborted } from '../pipeline/abort-scope.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { classificationOf } from '../transport/error-classification.js';
 import { linkAbortSignal } from '../transport/link-abort-signal.js';
@@ -148,7 +149,7 @@ class RetryRun {
   /** Rethrows a final failure; otherwise sleeps the retry delay and counts the next attempt. */
   async #afterFailure(error: unknown): Promise<void> {
     const context = this.#context;
-    if (this.#cancelled || context.signal.aborted) throw error;
+    if (this.#cancelled || isAborted(context)) throw error;
     if (!SluiceError.isInstance(error)) throw error;
 
     const policy = context.route.retry;
@@ -215,7 +216,7 @@ class RetryRun {
 
   #abortError(): SluiceError {
     const context = this.#context;
-    const reason = context.signal.aborted ? context.signal.reason : this.#cancelReason;
+    const reason = isAborted(context) ? abortReasonOf(context) : this.#cancelReason;
     if (SluiceError.isInstance(reason)) return reason;
     return new SluiceError({
       kind: 'aborted',

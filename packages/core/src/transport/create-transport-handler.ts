@@ -5,6 +5,7 @@ import { redactSecrets } from '../errors/redact.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
 import { batchedEvents, eventBatchesOf, type EventBatches } from '../pipeline/event-batches.js';
+import { abortScopeOf } from '../pipeline/abort-scope.js';
 import type { ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { decodeChatStream } from '../sse/decode-chat-stream.js';
 import { parseChatCompletion } from '../sse/parse-chat-completion.js';
@@ -43,26 +44,32 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     const route = context.route;
     const credential = credentialOf(route);
     const secrets = [route.apiKey, credential];
-    // The fetch takes the attempt's own signal: the deadlines middleware gives each attempt one,
-    // so no listener lands on a caller's long-lived signal. After the headers, cancelling the
-    // body's reader is what closes the socket.
-    const signal = context.signal;
+    // The request is aborted through the attempt's own scope: the deadlines middleware gives each
+    // attempt one, so nothing lands on a caller's long-lived signal. A context without one (a
+    // pipeline composed without the router) gives fetch its signal. After the headers,
+    // cancelling the body's reader is what closes the socket.
+    const scope = abortScopeOf(context);
+    const aborted: AbortState = scope ?? context.signal;
     const sentAt = performance.now();
 
     let response: Response;
     try {
-      response = await options.transportFor(route).fetch(route.url, {
+      if (aborted.aborted) throw aborted.reason;
+      const init: RequestInit = {
         method: 'POST',
         headers: requestHeaders(route, credential, context.request.stream !== false),
         body: JSON.stringify(buildChatRequestBody(context.request, route)),
-        signal,
         // A chat endpoint has no business redirecting a POST that carries a key. With 'error',
         // fetch also skips cloning the request (a tee of its body stream) on every send, which
         // measured about 45 µs of CPU per request on the router-overhead bench.
         redirect: 'error',
-      });
+      };
+      const transport = options.transportFor(route);
+      response = await (scope
+        ? transport.send(route.url, init, scope)
+        : transport.fetch(route.url, { ...init, signal: context.signal }));
     } catch (error) {
-      throw normalizeTransportError(abortReasonOr(signal, error), {
+      throw normalizeTransportError(abortReasonOr(aborted, error), {
         phase: 'headers',
         route: route.name,
         providerId: route.provider.id,
@@ -100,7 +107,7 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     return {
       status: response.status,
       headers: response.headers,
-      events: streamEvents(context, response, reader, signal, secrets, end, state),
+      events: streamEvents(context, response, reader, aborted, secrets, end, state),
       cancel: end,
     } satisfies ModelResponse;
   };
@@ -154,7 +161,7 @@ function streamEvents(
   context: RequestContext,
   response: Response,
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
-  signal: AbortSignal,
+  aborted: AbortState,
   secrets: Array<string | undefined>,
   end: (reason?: unknown, complete?: boolean) => void,
   state: BodyState,
@@ -198,7 +205,7 @@ function streamEvents(
     cancelled: () => state.cancelled,
     normalize: (error) =>
       state.cancelled ??
-      normalizeTransportError(abortReasonOr(signal, error), {
+      normalizeTransportError(abortReasonOr(aborted, error), {
         phase: 'stream',
         route: route.name,
         providerId: route.provider.id,
@@ -293,10 +300,18 @@ class TransportBatches implements EventBatches {
   };
 }
 
-/** The abort's own reason when the fetch was aborted with one (a deadline's SluiceError). */
-function abortReasonOr(signal: AbortSignal, error: unknown): unknown {
-  if (signal.aborted && SluiceError.isInstance(signal.reason)) return signal.reason;
-  return error;
+/**
+ * The abort's own reason when the request was aborted (a deadline's SluiceError, the caller's
+ * reason): what undici fails the fetch with then is only a consequence of it.
+ */
+function abortReasonOr(state: AbortState, error: unknown): unknown {
+  return state.aborted ? state.reason : error;
+}
+
+/** What the transport reads of an abort: the attempt's scope, or a plain context's signal. */
+interface AbortState {
+  readonly aborted: boolean;
+  readonly reason: unknown;
 }
 
 function credentialOf(route: ResolvedRoute): string | undefined {

@@ -1,4 +1,5 @@
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import type { AbortScope } from '../pipeline/abort-scope.js';
 
 /** Options of {@link createTransport}. */
 export interface TransportOptions {
@@ -22,6 +23,13 @@ export interface Transport {
   readonly fetch: typeof fetch;
   /** The undici Agent behind `fetch`; undefined when a fetch was injected. */
   readonly dispatcher: Agent | undefined;
+  /**
+   * Sends one request that `scope` aborts. With the pool's own dispatcher, the abort goes to the
+   * request through undici's dispatch handler and fetch is given no signal: fetch pays about
+   * 20 µs of CPU for each request that carries one (Node 20). An injected fetch gets
+   * `scope.signal`.
+   */
+  send(url: string, init: RequestInit, scope: AbortScope): Promise<Response>;
   /** Closes the pool's sockets; in-flight requests are destroyed. Idempotent. */
   close(): Promise<void>;
 }
@@ -43,6 +51,7 @@ export function createTransport(options: TransportOptions): Transport {
     return {
       fetch: injected,
       dispatcher: undefined,
+      send: (url, init, scope) => injected(url, { ...init, signal: scope.signal }),
       close: async () => {},
     };
   }
@@ -65,9 +74,66 @@ export function createTransport(options: TransportOptions): Transport {
   return {
     fetch: boundFetch,
     dispatcher,
+    send(url, init, scope) {
+      const dispatch = new AbortableDispatch(dispatcher);
+      scope.onAbort((reason) => dispatch.abort(reason));
+      return globalThis.fetch(url, { ...init, dispatcher: dispatch } as RequestInit);
+    },
     close: () => {
       closed ??= dispatcher.destroy().catch(() => {});
       return closed;
     },
   };
+}
+
+/**
+ * The dispatcher of one request: passes it to the pool and keeps the abort function undici hands
+ * its handler, so the request can be aborted (and its socket closed) without an AbortSignal. An
+ * abort before undici handed one over is applied as soon as it does. Under a fetch that never
+ * dispatches (msw patches global fetch), an abort reaches nothing; the deadline or the cancel
+ * that asked for it still ends the attempt at once, and the late response is cancelled.
+ */
+class AbortableDispatch {
+  readonly #pool: Dispatcher;
+  #abort: ((reason: Error) => void) | undefined;
+  #aborted = false;
+  #reason: Error | undefined;
+
+  constructor(pool: Dispatcher) {
+    this.#pool = pool;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const legacy = handler as LegacyHandler;
+    const onConnect = legacy.onConnect;
+    if (typeof onConnect === 'function') {
+      legacy.onConnect = (abort, context) => {
+        this.#abort = abort;
+        onConnect.call(handler, abort, context);
+        if (this.#aborted) abort(this.#reason!);
+      };
+    }
+    const onRequestStart = legacy.onRequestStart;
+    if (typeof onRequestStart === 'function') {
+      legacy.onRequestStart = (controller, context) => {
+        this.#abort = (reason) => controller.abort(reason);
+        onRequestStart.call(handler, controller, context);
+        if (this.#aborted) controller.abort(this.#reason!);
+      };
+    }
+    return this.#pool.dispatch(options, handler);
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason instanceof Error ? reason : new Error(String(reason));
+    this.#abort?.(this.#reason);
+  }
+}
+
+/** The two ways undici gives a handler its abort: the old `onConnect`, the new `onRequestStart`. */
+interface LegacyHandler {
+  onConnect?: (abort: (reason: Error) => void, context: object) => void;
+  onRequestStart?: (controller: { abort(reason: Error): void }, context: object) => void;
 }

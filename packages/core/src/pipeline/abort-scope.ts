@@ -1,0 +1,103 @@
+import type { RequestContext } from './types.js';
+
+/**
+ * The abort state of one request or attempt, with the `AbortSignal` made only when someone asks
+ * for one. On Node 20 an AbortSignal costs about 5 µs to make, and fetch pays about 20 µs more
+ * per request that carries one (a WeakRef, a finalizer and a listener). The router's own layers
+ * listen here instead: a listener is a function in a set, and aborting calls them in the order
+ * they were added. `context.signal` is made from the scope the first time a middleware reads it,
+ * and aborts with the scope from then on.
+ */
+export class AbortScope {
+  #aborted = false;
+  #reason: unknown = undefined;
+  #controller: AbortController | undefined;
+  #listeners: Set<(reason: unknown) => void> | undefined;
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** An AbortSignal that aborts with this scope (already aborted if the scope is). */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts once with `reason`; later calls are ignored. */
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason =
+      reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners) for (const listener of listeners) listener(this.#reason);
+    this.#controller?.abort(this.#reason);
+  }
+
+  /**
+   * Calls `listener` once when the scope aborts (at once if it has) and returns the function
+   * that removes it. Always call that when the work ends, as with a signal's listener.
+   */
+  onAbort(listener: (reason: unknown) => void): () => void {
+    if (this.#aborted) {
+      listener(this.#reason);
+      return noop;
+    }
+    (this.#listeners ??= new Set()).add(listener);
+    return () => this.#listeners?.delete(listener);
+  }
+}
+
+/** Where a context made by the router keeps its scope. */
+export const ABORT_SCOPE: unique symbol = Symbol('sluice.abortScope');
+
+/** A context that carries its {@link AbortScope}; `signal` is then made from it on demand. */
+export type ScopedContext = RequestContext & { readonly [ABORT_SCOPE]?: AbortScope };
+
+/** The context's scope, when the router made the context. */
+export function abortScopeOf(context: RequestContext): AbortScope | undefined {
+  return (context as ScopedContext)[ABORT_SCOPE];
+}
+
+/** Whether the context's request was aborted, without making its signal. */
+export function isAborted(context: RequestContext): boolean {
+  return abortScopeOf(context)?.aborted ?? context.signal.aborted;
+}
+
+/** The reason the context's request was aborted with (undefined while it was not). */
+export function abortReasonOf(context: RequestContext): unknown {
+  const scope = abortScopeOf(context);
+  if (scope) return scope.reason;
+  return context.signal.aborted ? context.signal.reason : undefined;
+}
+
+/**
+ * Calls `listener` once when the context's request aborts, through its scope when it has one and
+ * its signal otherwise; returns the function that removes the listener.
+ */
+export function onContextAbort(
+  context: RequestContext,
+  listener: (reason: unknown) => void,
+): () => void {
+  const scope = abortScopeOf(context);
+  if (scope) return scope.onAbort(listener);
+  const signal = context.signal;
+  if (signal.aborted) {
+    listener(signal.reason);
+    return noop;
+  }
+  const onAbort = () => listener(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+function noop(): void {}

@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DeadlineClock, type Deadline } from './deadline-clock.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 0 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A deadline at `atMs` that records its checks and may move later once. */
+function deadline(atMs: number, movesTo?: number) {
+  const checks: number[] = [];
+  const entry: Deadline & { atMs: number } = {
+    atMs,
+    check(nowMs: number) {
+      checks.push(nowMs);
+      if (movesTo === undefined || entry.atMs === movesTo) return undefined;
+      entry.atMs = movesTo;
+      return movesTo;
+    },
+  };
+  return { entry, checks };
+}
+
+describe('DeadlineClock', () => {
+  it('checks each deadline at its instant, earliest first, with one timer', async () => {
+    const clock = new DeadlineClock();
+    const late = deadline(300);
+    const early = deadline(100);
+    clock.add(late.entry);
+    clock.add(early.entry);
+    expect(vi.getTimerCount()).toBe(1);
+
+    await vi.advanceTimersByTimeAsync(99);
+    expect(early.checks).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(early.checks).toEqual([100]);
+    expect(late.checks).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(late.checks).toEqual([300]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('follows a deadline that moved later, as an idle deadline does', async () => {
+    const clock = new DeadlineClock();
+    const idle = deadline(100, 250);
+    clock.add(idle.entry);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(idle.checks).toEqual([100]);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(idle.checks).toEqual([100]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(idle.checks).toEqual([100, 250]);
+  });
+
+  it('never checks a deadline that left, and clears its timer a loop turn after the last left', async () => {
+    const clock = new DeadlineClock();
+    const gone = deadline(100);
+    clock.add(gone.entry);
+    clock.delete(gone.entry);
+    expect(clock.timers).toBe(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(clock.timers).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(gone.checks).toEqual([]);
+  });
+
+  it('keeps the timer for requests one after another: no re-arming while a later deadline joins', async () => {
+    const clock = new DeadlineClock();
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    for (let index = 0; index < 5; index++) {
+      const attempt = deadline(Date.now() + 1_000);
+      clock.add(attempt.entry);
+      await vi.advanceTimersByTimeAsync(10);
+      // The next attempt joins in the same turn the last one left, as a loop of requests does.
+      clock.delete(attempt.entry);
+    }
+    expect(setTimeoutSpy.mock.calls.filter(([, ms]) => ms !== 0).length).toBe(1);
+    setTimeoutSpy.mockRestore();
+  });
+
+  it('re-arms for a deadline earlier than the armed one', async () => {
+    const clock = new DeadlineClock();
+    const late = deadline(1_000);
+    const early = deadline(50);
+    clock.add(late.entry);
+    clock.add(early.entry);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(early.checks).toEqual([50]);
+    expect(late.checks).toEqual([]);
+  });
+});
