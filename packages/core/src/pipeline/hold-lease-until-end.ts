@@ -66,7 +66,8 @@ export function holdLease(
   onAbort: ((listener: (reason: unknown) => void) => () => void) | undefined,
 ): ModelResponse {
   let ended = false;
-  let unlisten: (() => void) | undefined;
+  // Assigned once the listener is in; `end` may run before that, from inside `onAbort`.
+  let unlisten: (() => void) | undefined = undefined;
   const token = {};
 
   const end = () => {
