@@ -581,3 +581,53 @@ describe('createLeaseBudget: events and idle', () => {
     expect(() => budget.on('nope' as BudgetEventName, () => {})).toThrow(/no event "nope"/);
   });
 });
+
+describe('createLeaseBudget: an abort state besides the signal', () => {
+  /** Acquire options whose signal is made on demand, counting how often it was asked for. */
+  function lazyOptions(abort: { aborted: boolean; reason: unknown }) {
+    const controller = new AbortController();
+    let reads = 0;
+    return {
+      controller,
+      reads: () => reads,
+      options: {
+        abort,
+        get signal() {
+          reads += 1;
+          return controller.signal;
+        },
+      },
+    };
+  }
+
+  it('grants a free lease without reading the signal', async () => {
+    const budget = createLeaseBudget({ key: 'k', limit: 1 });
+    const lazy = lazyOptions({ aborted: false, reason: undefined });
+    const lease = await budget.acquire(lazy.options);
+    expect(budget.active).toBe(1);
+    expect(lazy.reads()).toBe(0);
+    lease.release();
+  });
+
+  it('rejects at once with the reason of an abort state that is aborted, never queueing', async () => {
+    const budget = createLeaseBudget({ key: 'k', limit: 0 });
+    const reason = new Error('gone');
+    const lazy = lazyOptions({ aborted: true, reason });
+    await expect(budget.acquire(lazy.options)).rejects.toBe(reason);
+    expect(budget.pending).toBe(0);
+    expect(lazy.reads()).toBe(0);
+  });
+
+  it('reads the signal once it has to queue, and leaves the queue when it aborts', async () => {
+    const budget = createLeaseBudget({ key: 'k', limit: 1 });
+    const held = await budget.acquire();
+    const lazy = lazyOptions({ aborted: false, reason: undefined });
+    const waiting = budget.acquire(lazy.options).catch((error: unknown) => error);
+    expect(budget.pending).toBe(1);
+    expect(lazy.reads()).toBeGreaterThan(0);
+    lazy.controller.abort('stop');
+    expect(await waiting).toBe('stop');
+    expect(budget.pending).toBe(0);
+    held.release();
+  });
+});

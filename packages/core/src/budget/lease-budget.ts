@@ -161,7 +161,6 @@ class LeaseBudget implements Budget {
   }
 
   acquire(options?: AcquireOptions): Promise<Lease> {
-    const signal = options?.signal;
     const early = rejectionBeforeQueue(this.key, options);
     if (early !== undefined) {
       if (early.aborted) this.emitRejected(options?.session, early.reason);
@@ -172,7 +171,7 @@ class LeaseBudget implements Budget {
     if (this.queue.size === 0 && this.cooldownUntilMs === 0 && this.hasFreeSlot()) {
       return Promise.resolve(this.grant(performance.now(), 0, options?.session));
     }
-    return this.enqueue(options, signal);
+    return this.enqueue(options, options?.signal);
   }
 
   resize(limit: number): void {
@@ -521,7 +520,8 @@ export function rejectionBeforeQueue(
   options: AcquireOptions | undefined,
 ): { reason: unknown; aborted: boolean } | undefined {
   if (options === undefined) return undefined;
-  if (options.signal?.aborted) return { reason: options.signal.reason, aborted: true };
+  const abort = options.abort ?? options.signal;
+  if (abort?.aborted) return { reason: abort.reason, aborted: true };
   const problem = checkAcquireOptions(key, options);
   return problem === undefined ? undefined : { reason: problem, aborted: false };
 }

@@ -2,6 +2,13 @@
 export interface AcquireOptions {
   /** Aborting removes the waiter from the queue at once and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * The caller's abort state, checked instead of `signal` before the waiter queues; `signal` is
+   * then read only when the waiter has to queue, so it may be a getter that makes the signal on
+   * demand. The router's budget step passes its request's abort scope this way, and a lease
+   * granted at once costs no AbortSignal.
+   */
+  abort?: { readonly aborted: boolean; readonly reason: unknown };
   /** Higher goes first (p-queue convention). Default 0; the fleet gives root sessions 10. */
   priority?: number;
   /** Waiters of one priority are served round-robin by session, so no session starves another. */

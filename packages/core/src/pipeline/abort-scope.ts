@@ -1,4 +1,7 @@
-import type { RequestContext } from './types.js';
+import type { ResolvedRoute } from '../config/resolved-route.js';
+import type { ChatRequest } from '../events/chat-request.js';
+import type { SluiceEvent } from '../router/router-events.js';
+import type { RequestContext, SessionRef } from './types.js';
 
 /**
  * The abort state of one request or attempt, with the `AbortSignal` made only when someone asks
@@ -62,6 +65,41 @@ export const ABORT_SCOPE: unique symbol = Symbol('sluice.abortScope');
 
 /** A context that carries its {@link AbortScope}; `signal` is then made from it on demand. */
 export type ScopedContext = RequestContext & { readonly [ABORT_SCOPE]?: AbortScope };
+
+/**
+ * A context over an {@link AbortScope}: the fields of `fields` (a context, or the router's new
+ * one) with `signal` made from the scope on first read. A class, so that making one per request
+ * and attempt is a plain allocation (an object literal with a getter is not).
+ */
+export class ScopedRequestContext implements RequestContext {
+  readonly requestId: string;
+  request: ChatRequest;
+  route: ResolvedRoute;
+  readonly session: SessionRef | undefined;
+  readonly priority: number;
+  attempt: number;
+  readonly emit: (event: SluiceEvent) => void;
+  readonly observed: (() => boolean) | undefined;
+  readonly state: Map<string | symbol, unknown>;
+  readonly [ABORT_SCOPE]: AbortScope;
+
+  constructor(fields: Omit<RequestContext, 'signal'>, scope: AbortScope) {
+    this.requestId = fields.requestId;
+    this.request = fields.request;
+    this.route = fields.route;
+    this.session = fields.session;
+    this.priority = fields.priority;
+    this.attempt = fields.attempt;
+    this.emit = fields.emit;
+    this.observed = fields.observed;
+    this.state = fields.state;
+    this[ABORT_SCOPE] = scope;
+  }
+
+  get signal(): AbortSignal {
+    return this[ABORT_SCOPE].signal;
+  }
+}
 
 /** The context's scope, when the router made the context. */
 export function abortScopeOf(context: RequestContext): AbortScope | undefined {

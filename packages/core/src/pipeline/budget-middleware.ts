@@ -1,6 +1,6 @@
-import type { BudgetRegistry, Lease } from '../budget/types.js';
+import type { AcquireOptions, BudgetRegistry, Lease } from '../budget/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
-import { onContextAbort } from './abort-scope.js';
+import { abortScopeOf, onContextAbort } from './abort-scope.js';
 import { holdLease } from './hold-lease-until-end.js';
 import type { Middleware, RequestContext } from './types.js';
 
@@ -32,15 +32,7 @@ export function createBudgetMiddleware(options: BudgetMiddlewareOptions): Middle
 
     let lease: Lease;
     try {
-      lease = await budget.acquire({
-        signal: context.signal,
-        priority: context.priority,
-        session: context.session?.id,
-        ...(context.session?.share === undefined ? {} : { share: context.session.share }),
-        timeoutMs: route.timeouts.queueMs,
-        onQueued: () =>
-          context.emit({ ...eventBase(context), type: 'queued', attempt: context.attempt }),
-      });
+      lease = await budget.acquire(new ContextAcquire(context));
     } catch (error) {
       throw withRoute(error, context);
     }
@@ -74,6 +66,38 @@ export function createBudgetMiddleware(options: BudgetMiddlewareOptions): Middle
       }
       throw error;
     }
+  };
+}
+
+/**
+ * The acquire options of a context: its priority, session, share and queue timeout, with the
+ * signal read only if the waiter has to queue (a lease granted at once then makes none).
+ */
+class ContextAcquire implements AcquireOptions {
+  readonly #context: RequestContext;
+  readonly priority: number;
+  readonly session: string | undefined;
+  readonly share: number | undefined;
+  readonly timeoutMs: number;
+  readonly abort: AcquireOptions['abort'];
+
+  constructor(context: RequestContext) {
+    this.#context = context;
+    this.priority = context.priority;
+    this.session = context.session?.id;
+    this.share = context.session?.share;
+    this.timeoutMs = context.route.timeouts.queueMs;
+    this.abort = abortScopeOf(context);
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
+
+  // An own function: budgets take it off the options to call later.
+  readonly onQueued = (): void => {
+    const context = this.#context;
+    context.emit({ ...eventBase(context), type: 'queued', attempt: context.attempt });
   };
 }
 

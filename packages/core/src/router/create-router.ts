@@ -3,7 +3,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js'
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatRequest } from '../events/chat-request.js';
-import { ABORT_SCOPE, type AbortScope } from '../pipeline/abort-scope.js';
+import { ScopedRequestContext, type AbortScope } from '../pipeline/abort-scope.js';
 import { createBudgetMiddleware } from '../pipeline/budget-middleware.js';
 import { composeMiddleware } from '../pipeline/compose-middleware.js';
 import { createAdaptiveMiddleware } from './adaptive-middleware.js';
@@ -169,27 +169,24 @@ function createContext(
     observed: () => boolean;
   },
 ): RequestContext {
-  const state = new Map<string | symbol, unknown>();
-  const scope = options.scope;
-  const context: RequestContext & { [ABORT_SCOPE]: AbortScope } = {
-    requestId,
-    request,
-    route,
-    session: options.session,
-    priority: options.priority ?? options.session?.priority ?? 0,
-    // Made on first read: the router's own layers listen on the scope.
-    get signal() {
-      return scope.signal;
+  // Its signal is made on first read: the router's own layers listen on the scope.
+  const context: RequestContext = new ScopedRequestContext(
+    {
+      requestId,
+      request,
+      route,
+      session: options.session,
+      priority: options.priority ?? options.session?.priority ?? 0,
+      attempt: 1,
+      state: new Map<string | symbol, unknown>(),
+      observed: options.observed,
+      emit(event) {
+        if (event.type === 'lease-acquired') addWaitedMs(context, event.waitedMs);
+        options.publish(event);
+      },
     },
-    [ABORT_SCOPE]: scope,
-    attempt: 1,
-    state,
-    observed: options.observed,
-    emit(event) {
-      if (event.type === 'lease-acquired') addWaitedMs(context, event.waitedMs);
-      options.publish(event);
-    },
-  };
+    options.scope,
+  );
   return context;
 }
 
