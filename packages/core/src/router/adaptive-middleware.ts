@@ -11,7 +11,7 @@ import {
   type BatchedEvents,
   type EventBatches,
 } from '../pipeline/event-batches.js';
-import type { Middleware, RequestContext } from '../pipeline/types.js';
+import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 
 /** Options of {@link createAdaptiveMiddleware}. */
 export interface AdaptiveMiddlewareOptions {
@@ -35,52 +35,61 @@ export interface AdaptiveMiddlewareOptions {
 export function createAdaptiveMiddleware(options: AdaptiveMiddlewareOptions): Middleware {
   const { registry } = options;
 
-  return async function adaptiveMiddleware(context, next) {
-    const route = context.route;
-    const settings = route.adaptive;
+  // A route without `adaptive` passes through with a plain call, no async hop of its own.
+  return function adaptiveMiddleware(context, next) {
+    const settings = context.route.adaptive;
     if (settings === undefined) return next(context);
+    return adapt(context, next, registry, settings);
+  };
+}
 
-    const budget = registry.get(route.budgetKey, { limit: route.maxConcurrency });
-    const controller = adaptiveLimitFor(budget, settings);
-    const ticket = controller.begin();
-    const report = (change: LimitChange | undefined) => {
-      if (change !== undefined) publishChange(context, change);
-    };
-    const fail = (error: unknown) => {
-      const signal = overloadSignal(error, route);
-      if (signal === undefined) controller.settle(ticket);
-      else report(controller.loss(ticket, signal));
-    };
+async function adapt(
+  context: RequestContext,
+  next: Next,
+  registry: BudgetRegistry,
+  settings: NonNullable<ResolvedRoute['adaptive']>,
+): Promise<ModelResponse> {
+  const route = context.route;
+  const budget = registry.get(route.budgetKey, { limit: route.maxConcurrency });
+  const controller = adaptiveLimitFor(budget, settings);
+  const ticket = controller.begin();
+  const report = (change: LimitChange | undefined) => {
+    if (change !== undefined) publishChange(context, change);
+  };
+  const fail = (error: unknown) => {
+    const signal = overloadSignal(error, route);
+    if (signal === undefined) controller.settle(ticket);
+    else report(controller.loss(ticket, signal));
+  };
 
-    let response;
-    try {
-      response = await next(context);
-    } catch (error) {
-      fail(error);
-      throw error;
-    }
-    controller.headers(ticket);
+  let response;
+  try {
+    response = await next(context);
+  } catch (error) {
+    fail(error);
+    throw error;
+  }
+  controller.headers(ticket);
 
-    // Exactly one outcome per ticket: clean end, failure, or (consumer stopped, cancel) settle.
-    let open = true;
-    const end = (outcome: () => void) => {
-      if (!open) return;
-      open = false;
-      outcome();
-    };
-    const inner = response;
-    return {
-      ...inner,
-      events: watchOutcome(inner.events, {
-        onClean: () => end(() => report(controller.success(ticket))),
-        onError: (error) => end(() => fail(error)),
-        onStop: () => end(() => controller.settle(ticket)),
-      }),
-      cancel(reason?: unknown) {
-        end(() => controller.settle(ticket));
-        inner.cancel(reason);
-      },
-    };
+  // Exactly one outcome per ticket: clean end, failure, or (consumer stopped, cancel) settle.
+  let open = true;
+  const end = (outcome: () => void) => {
+    if (!open) return;
+    open = false;
+    outcome();
+  };
+  const inner = response;
+  return {
+    ...inner,
+    events: watchOutcome(inner.events, {
+      onClean: () => end(() => report(controller.success(ticket))),
+      onError: (error) => end(() => fail(error)),
+      onStop: () => end(() => controller.settle(ticket)),
+    }),
+    cancel(reason?: unknown) {
+      end(() => controller.settle(ticket));
+      inner.cancel(reason);
+    },
   };
 }
 

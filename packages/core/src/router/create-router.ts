@@ -115,7 +115,7 @@ export function createRouter(options: RouterOptions): Router {
         ...(chatOptions.signal ? { signal: chatOptions.signal } : {}),
         collect: (events) => collectChatResult(events, { route: route.name }),
         onEnd: () => open.delete(stream),
-        open: async (scope) => {
+        open: (scope) => {
           open.add(stream);
           const context = createContext(`${REQUEST_PREFIX}-${++requests}`, request, route, {
             ...chatOptions,

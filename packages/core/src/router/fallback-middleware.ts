@@ -26,18 +26,21 @@ export interface FallbackMiddlewareOptions {
  * a fallback's own fallbacks are not followed, so a cycle cannot loop.
  */
 export function createFallbackMiddleware(options: FallbackMiddlewareOptions): Middleware {
-  return async function fallback(context, next) {
+  // A route without fallbacks passes through with a plain call, no async hop of its own.
+  return function fallback(context, next) {
     const candidates = context.route.fallbacks;
     if (candidates.length === 0) return next(context);
+    return withFallbacks(new FallbackRun(context, next, options, candidates));
+  };
+}
 
-    const run = new FallbackRun(context, next, options, candidates);
-    const first = await run.connect();
-    return {
-      status: first.status,
-      headers: first.headers,
-      events: run.events(first),
-      cancel: (reason?: unknown) => run.cancel(reason),
-    };
+async function withFallbacks(run: FallbackRun): Promise<ModelResponse> {
+  const first = await run.connect();
+  return {
+    status: first.status,
+    headers: first.headers,
+    events: run.events(first),
+    cancel: (reason?: unknown) => run.cancel(reason),
   };
 }
 

@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent, FinishReason, Usage } from '../events/chat-events.js';
-import type { Middleware, ModelResponse, RequestContext } from '../pipeline/types.js';
+import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import type { SluiceEvent } from './router-events.js';
 import { eventBase, isTokenEvent } from './event-base.js';
 import { observeEvents } from './observe-events.js';
@@ -27,28 +27,34 @@ export interface TelemetryMiddlewareOptions {
 export function createTelemetryMiddleware(options: TelemetryMiddlewareOptions = {}): Middleware {
   const observed = options.observed;
 
-  return async function telemetry(context, next) {
+  // Passing through is a plain call: an async function returning next's promise would add
+  // microtask hops to every request.
+  return function telemetry(context, next) {
     if (observed && !observed()) return next(context);
-    const startedAt = performance.now();
-    context.emit({ ...eventBase(context), type: 'request-start', attempt: context.attempt });
+    return observe(context, next);
+  };
+}
 
-    const report = new RequestReport(context, startedAt);
-    let response: ModelResponse;
-    try {
-      response = await next(context);
-    } catch (error) {
-      report.end(error);
-      throw error;
-    }
+async function observe(context: RequestContext, next: Next): Promise<ModelResponse> {
+  const startedAt = performance.now();
+  context.emit({ ...eventBase(context), type: 'request-start', attempt: context.attempt });
 
-    return {
-      status: response.status,
-      headers: response.headers,
-      events: report.watch(response),
-      cancel(reason?: unknown) {
-        response.cancel(reason);
-      },
-    };
+  const report = new RequestReport(context, startedAt);
+  let response: ModelResponse;
+  try {
+    response = await next(context);
+  } catch (error) {
+    report.end(error);
+    throw error;
+  }
+
+  return {
+    status: response.status,
+    headers: response.headers,
+    events: report.watch(response),
+    cancel(reason?: unknown) {
+      response.cancel(reason);
+    },
   };
 }
 

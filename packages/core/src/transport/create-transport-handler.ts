@@ -9,6 +9,7 @@ import { abortScopeOf } from '../pipeline/abort-scope.js';
 import type { ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { decodeChatStream } from '../sse/decode-chat-stream.js';
 import { parseChatCompletion } from '../sse/parse-chat-completion.js';
+import { DeadlineClock, type Deadline } from '../router/deadline-clock.js';
 import { eventBase } from '../router/event-base.js';
 import { buildChatRequestBody } from './build-chat-request-body.js';
 import type { Transport } from './create-transport.js';
@@ -40,6 +41,8 @@ const ERROR_TEXT_LIMIT = 500;
  * closes the socket; a body read to its end keeps the socket for keep-alive.
  */
 export function createTransportHandler(options: TransportHandlerOptions): Next {
+  // Bounds the background reads of bodies left after [DONE] (see chunksOf), with one timer.
+  const drains = new DeadlineClock();
   return async function transport(context) {
     const route = context.route;
     const credential = credentialOf(route);
@@ -107,7 +110,7 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     return {
       status: response.status,
       headers: response.headers,
-      events: streamEvents(context, response, reader, aborted, secrets, end, state),
+      events: streamEvents(context, response, reader, aborted, secrets, end, state, drains),
       cancel: end,
     } satisfies ModelResponse;
   };
@@ -134,26 +137,35 @@ const DRAIN_MS = 1_000;
  * body destroys its socket and the next request would pay a new connection. Anything more than a
  * chunk, or a body still open after DRAIN_MS, is cancelled.
  */
-function chunksOf(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterable<Uint8Array> {
+function chunksOf(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  drains: DeadlineClock,
+): AsyncIterable<Uint8Array> {
   const iterator: AsyncIterator<Uint8Array> = {
     next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
     return: async () => {
-      drain(reader);
+      drain(reader, drains);
       return { done: true, value: undefined };
     },
   };
   return { [Symbol.asyncIterator]: () => iterator };
 }
 
-function drain(reader: ReadableStreamDefaultReader<Uint8Array>): void {
-  const timer = setTimeout(() => reader.cancel().catch(ignore), DRAIN_MS);
-  timer.unref?.();
+function drain(reader: ReadableStreamDefaultReader<Uint8Array>, drains: DeadlineClock): void {
+  const deadline: Deadline = {
+    atMs: Date.now() + DRAIN_MS,
+    check: () => {
+      reader.cancel().catch(ignore);
+      return undefined;
+    },
+  };
+  drains.add(deadline);
   reader.read().then(
     (step) => {
-      clearTimeout(timer);
+      drains.delete(deadline);
       if (!step.done) reader.cancel().catch(ignore);
     },
-    () => clearTimeout(timer),
+    () => drains.delete(deadline),
   );
 }
 
@@ -165,6 +177,7 @@ function streamEvents(
   secrets: Array<string | undefined>,
   end: (reason?: unknown, complete?: boolean) => void,
   state: BodyState,
+  drains: DeadlineClock,
 ): AsyncIterable<ChatEvent> {
   const route = context.route;
   const metadata: { id?: string | undefined; model?: string | undefined } = {};
@@ -190,7 +203,7 @@ function streamEvents(
       yield* parseChatCompletion(await readText(reader), options);
     })();
   } else {
-    source = decodeChatStream(chunksOf(reader), options);
+    source = decodeChatStream(chunksOf(reader, drains), options);
   }
 
   const batches = new TransportBatches(eventBatchesOf(source), {
