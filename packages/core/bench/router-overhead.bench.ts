@@ -18,7 +18,7 @@
 // request's CPU time (process.cpuUsage around it) is one sample; the CPU figures are the mean of
 // the middle 80 % of samples, which a run-to-run A/A check put within a few µs, where sums over
 // blocks of requests wandered by ±100 µs on this shared 2-core machine.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,8 +37,10 @@ const resultsDir = join(here, '../../../bench-results');
 const RECORDING = 'TestOpenAICompatibleCommon__zai-glm-4.5__simple_streaming.0.response.body';
 const RECORDING_PATH = join(here, '../fixtures/glm-recorded', RECORDING);
 const body = readFileSync(RECORDING_PATH, 'utf8');
-const REQUESTS = 3_000;
+const REQUESTS = 2_000;
 const WARMUP = 300;
+/** Fresh processes measured one after another; each JITs the code its own way. */
+const RUNS = 5;
 
 /** The loopback server, in a child process: answers every POST with the recorded body. */
 const SERVER_SOURCE = `
@@ -159,7 +161,15 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-async function main() {
+/** The figures of one run, per client. */
+interface RunFigures {
+  raw: Samples;
+  decoder: Samples;
+  router: Samples;
+}
+
+/** One measurement in this process: the three clients take turns, REQUESTS each. */
+async function measureOnce(): Promise<RunFigures> {
   const server = await startServer();
   const dispatcher = new Agent({ connections: 4, headersTimeout: 0, bodyTimeout: 0 });
   const router = createRouter({
@@ -200,7 +210,7 @@ async function main() {
     ['decoder', viaDecoder],
     ['router', viaRouter],
   ] as const;
-  const samples: Record<(typeof clients)[number][0], Samples> = {
+  const samples: RunFigures = {
     raw: { cpuUs: [], wallMs: 0 },
     decoder: { cpuUs: [], wallMs: 0 },
     router: { cpuUs: [], wallMs: 0 },
@@ -221,60 +231,90 @@ async function main() {
   await router.close();
   await dispatcher.close();
   server.stop();
+  return samples;
+}
 
-  const perRequest = (of: Samples) => ({
+/** A run's figures per client: wall per request, trimmed-mean and median CPU per request. */
+function perRequest(of: Samples) {
+  return {
+    wallMs: of.wallMs,
     wallUs: (of.wallMs * 1000) / REQUESTS,
     cpuUs: trimmedMean(of.cpuUs),
     medianUs: median(of.cpuUs),
-  });
-  const raw = perRequest(samples.raw);
-  const routed = perRequest(samples.router);
-  const decoded = perRequest(samples.decoder);
-  const wallRatio = samples.router.wallMs / samples.raw.wallMs;
-  const extraCpuUs = routed.cpuUs - raw.cpuUs;
-  const round1 = (value: number) => Math.round(value * 10) / 10;
+  };
+}
 
+type RunSummary = Record<keyof RunFigures, ReturnType<typeof perRequest>>;
+
+async function main() {
+  if (process.argv.includes('--one-run')) {
+    const figures = await measureOnce();
+    const summary: RunSummary = {
+      raw: perRequest(figures.raw),
+      decoder: perRequest(figures.decoder),
+      router: perRequest(figures.router),
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+
+  // Each run in a fresh process, with this process's flags (--expose-gc, the TS loader).
+  const runs: RunSummary[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const output = execFileSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--one-run'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    runs.push(JSON.parse(output.trim().split('\n').at(-1)!) as RunSummary);
+  }
+
+  const extraCpu = runs.map((run) => run.router.cpuUs - run.raw.cpuUs);
+  const decoderCpu = runs.map((run) => run.decoder.cpuUs - run.raw.cpuUs);
+  const wallRatios = runs.map((run) => run.router.wallMs / run.raw.wallMs);
+  const round1 = (value: number) => Math.round(value * 10) / 10;
+  const medianOf = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[sorted.length >> 1]!;
+  };
+  const range = (values: number[], digits: number) =>
+    `${Math.min(...values).toFixed(digits)} to ${Math.max(...values).toFixed(digits)}`;
+
+  const row = (client: string, of: keyof RunFigures) => ({
+    client,
+    requests: REQUESTS * RUNS,
+    'wall µs/req': round1(medianOf(runs.map((run) => run[of].wallUs))),
+    'CPU µs/req': round1(medianOf(runs.map((run) => run[of].cpuUs))),
+    'CPU median µs': round1(medianOf(runs.map((run) => run[of].medianUs))),
+  });
   const rows = [
-    {
-      client: 'raw fetch + eventsource-parser',
-      requests: REQUESTS,
-      'wall ms': Math.round(samples.raw.wallMs),
-      'wall µs/req': round1(raw.wallUs),
-      'CPU µs/req': round1(raw.cpuUs),
-      'CPU median µs': raw.medianUs,
-    },
-    {
-      client: 'fetch + decodeChatStream',
-      requests: REQUESTS,
-      'wall ms': Math.round(samples.decoder.wallMs),
-      'wall µs/req': round1(decoded.wallUs),
-      'CPU µs/req': round1(decoded.cpuUs),
-      'CPU median µs': decoded.medianUs,
-    },
-    {
-      client: 'router.chat().text()',
-      requests: REQUESTS,
-      'wall ms': Math.round(samples.router.wallMs),
-      'wall µs/req': round1(routed.wallUs),
-      'CPU µs/req': round1(routed.cpuUs),
-      'CPU median µs': routed.medianUs,
-    },
+    row('raw fetch + eventsource-parser', 'raw'),
+    row('fetch + decodeChatStream', 'decoder'),
+    row('router.chat().text()', 'router'),
   ];
+  const wallRatio = medianOf(wallRatios);
+  const extraCpuUs = medianOf(extraCpu);
   const result = {
     title: 'router.chat overhead vs raw fetch + eventsource-parser (loopback, recorded GLM stream)',
     date: new Date().toISOString(),
     rows,
+    runs: runs.map((run, index) => ({
+      run: index + 1,
+      'extra CPU µs/req': round1(extraCpu[index]!),
+      'of which decoder µs': round1(decoderCpu[index]!),
+      'wall ratio': Math.round(wallRatios[index]! * 1000) / 1000,
+      'raw CPU µs/req': round1(run.raw.cpuUs),
+    })),
     notes: [
-      `wall time ratio router/raw: ${wallRatio.toFixed(3)} (${((wallRatio - 1) * 100).toFixed(1)}% extra; target < 5%)`,
-      `extra CPU per request: ${round1(extraCpuUs)} µs (target < 50 µs), of which the SSE decoder ${round1(decoded.cpuUs - raw.cpuUs)} µs and the router layers ${round1(routed.cpuUs - decoded.cpuUs)} µs`,
-      `extra CPU per request by median: ${routed.medianUs - raw.medianUs} µs`,
-      `wall time ratio router/decoder: ${(samples.router.wallMs / samples.decoder.wallMs).toFixed(3)}`,
-      `${REQUESTS} sequential streamed requests per client, the three taking turns in a shuffled order, after ${WARMUP} warm-up each; CPU µs/req = mean of the middle 80 % of per-request samples; body ${RECORDING} (${body.length} bytes); server in a child process; ${os.cpus().length} CPUs, Node ${process.version}`,
+      `wall time ratio router/raw, median of ${RUNS} runs: ${wallRatio.toFixed(3)} (${((wallRatio - 1) * 100).toFixed(1)}% extra; target < 5%); runs ${range(wallRatios, 3)}`,
+      `extra CPU per request, median of ${RUNS} runs: ${round1(extraCpuUs)} µs (target < 50 µs); runs ${range(extraCpu, 1)}; of which the SSE decoder ${round1(medianOf(decoderCpu))} µs`,
+      `${RUNS} runs, each a fresh process (each JITs the code its own way; one process alone wandered by ±15 µs): ${REQUESTS} sequential streamed requests per client per run, the three clients taking turns in a shuffled order, after ${WARMUP} warm-up each; CPU µs/req = mean of the middle 80 % of per-request samples; rows are medians over the runs; body ${RECORDING} (${body.length} bytes); server in a child process; ${os.cpus().length} CPUs, Node ${process.version}`,
     ],
   };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'router-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.table(rows);
+  console.table(result.runs);
   for (const note of result.notes) console.log(note);
 }
 

@@ -125,6 +125,10 @@ describe('C10: server-chosen waits', () => {
     expect(calls).toHaveLength(1);
     expect(budget.active).toBe(0);
     expect(budget.pending).toBe(0);
-    expect(vi.getTimerCount()).toBeLessThanOrEqual(1);
+    // Past the 30 s wait: no retry was sent, and every timer left (the cooldown, the shared
+    // deadline timer) expired without re-arming.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -90,7 +90,12 @@ export function holdLease(
   unlisten = onAbort?.(cancel);
   if (ended) unlisten?.();
 
-  const wrapped: ModelResponse = { ...response, events: response.events, cancel };
+  const wrapped: ModelResponse = {
+    status: response.status,
+    headers: response.headers,
+    events: response.events,
+    cancel,
+  };
   wrapped.events = endsWith(response.events, end, wrapped);
   if (!ended) abandoned.register(wrapped, cancel, token);
   return wrapped;

@@ -54,17 +54,22 @@ describe('DeadlineClock', () => {
     expect(idle.checks).toEqual([100, 250]);
   });
 
-  it('never checks a deadline that left, and clears its timer a loop turn after the last left', async () => {
+  it('never checks a deadline that left; its timer expires once and is not re-armed', async () => {
     const clock = new DeadlineClock();
     const gone = deadline(100);
+    const staying = deadline(300);
     clock.add(gone.entry);
+    clock.add(staying.entry);
     clock.delete(gone.entry);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(gone.checks).toEqual([]);
+    // Re-armed for the deadline still on the clock only.
     expect(clock.timers).toBe(1);
-    await vi.advanceTimersByTimeAsync(0);
+    clock.delete(staying.entry);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(staying.checks).toEqual([]);
     expect(clock.timers).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
-    await vi.advanceTimersByTimeAsync(200);
-    expect(gone.checks).toEqual([]);
   });
 
   it('keeps the timer for requests one after another: no re-arming while a later deadline joins', async () => {
@@ -77,8 +82,18 @@ describe('DeadlineClock', () => {
       // The next attempt joins in the same turn the last one left, as a loop of requests does.
       clock.delete(attempt.entry);
     }
-    expect(setTimeoutSpy.mock.calls.filter(([, ms]) => ms !== 0).length).toBe(1);
+    expect(setTimeoutSpy).toHaveBeenCalledTimes(1);
     setTimeoutSpy.mockRestore();
+  });
+
+  it('arms a new timer when the timers were swapped since (fake timers in and out)', async () => {
+    const clock = new DeadlineClock();
+    clock.add(deadline(10_000).entry); // armed on the fake clock
+    vi.useRealTimers();
+    const real = deadline(Date.now() + 20);
+    clock.add(real.entry);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(real.checks).toHaveLength(1);
   });
 
   it('re-arms for a deadline earlier than the armed one', async () => {
