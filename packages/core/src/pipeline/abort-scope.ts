@@ -128,7 +128,17 @@ export function onContextAbort(
 ): () => void {
   const scope = abortScopeOf(context);
   if (scope) return scope.onAbort(listener);
-  const signal = context.signal;
+  return listenToSignal(context.signal, listener);
+}
+
+/**
+ * Calls `listener` once with the reason when `signal` aborts (at once if it has) and returns the
+ * function that removes it.
+ */
+export function listenToSignal(
+  signal: AbortSignal,
+  listener: (reason: unknown) => void,
+): () => void {
   if (signal.aborted) {
     listener(signal.reason);
     return noop;

@@ -8,6 +8,7 @@ import {
   type BatchedEvents,
   type EventBatches,
 } from './event-batches.js';
+import { listenToSignal } from './abort-scope.js';
 import type { ModelResponse } from './types.js';
 
 /** Options of {@link holdLeaseUntilEnd}. */
@@ -51,7 +52,7 @@ export function holdLeaseUntilEnd(
     response,
     lease,
     onRelease,
-    signal && ((listener) => listenTo(signal, listener)),
+    signal && ((listener) => listenToSignal(signal, listener)),
   );
 }
 
@@ -99,16 +100,6 @@ export function holdLease(
   wrapped.events = endsWith(response.events, end, wrapped);
   if (!ended) abandoned.register(wrapped, cancel, token);
   return wrapped;
-}
-
-function listenTo(signal: AbortSignal, listener: (reason: unknown) => void): () => void {
-  if (signal.aborted) {
-    listener(signal.reason);
-    return () => {};
-  }
-  const onAbort = () => listener(signal.reason);
-  signal.addEventListener('abort', onAbort, { once: true });
-  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /**

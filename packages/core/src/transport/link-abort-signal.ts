@@ -1,3 +1,5 @@
+import { listenToSignal } from '../pipeline/abort-scope.js';
+
 /**
  * Aborts `controller` when `source` aborts, with the same reason, and returns the function that
  * undoes the link. Always call it when the request ends: a long-lived signal shared by many
@@ -9,14 +11,7 @@ export function linkAbortSignal(
   controller: AbortController,
 ): () => void {
   if (!source) return noop;
-  if (source.aborted) {
-    controller.abort(source.reason);
-    return noop;
-  }
-
-  const onAbort = () => controller.abort(source.reason);
-  source.addEventListener('abort', onAbort, { once: true });
-  return () => source.removeEventListener('abort', onAbort);
+  return listenToSignal(source, (reason) => controller.abort(reason));
 }
 
 function noop(): void {}
