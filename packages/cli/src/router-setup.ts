@@ -83,7 +83,9 @@ export async function setupRouter(options: RouterSetupOptions): Promise<RouterSe
       };
     }
   } catch (error) {
-    if (ConfigError.isInstance(error)) throw new UsageError(error.message);
+    // Not ConfigError.isInstance (SluiceError's, true for any SluiceError): a failure that is not
+    // the config's stays what it is, and exits 1.
+    if (ConfigError.isConfigError(error)) throw new UsageError(error.message);
     throw error;
   }
   throw new UsageError(

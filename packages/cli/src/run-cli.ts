@@ -1,4 +1,3 @@
-import { ConfigError } from '@sluice/core';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { chatCommand } from './commands/chat-command.js';
 import { checkCommand } from './commands/check-command.js';
@@ -6,8 +5,9 @@ import { dashboardCommand } from './commands/dashboard-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { fleetCommand } from './commands/fleet-command.js';
 import { simulateCommand } from './commands/simulate-command.js';
+import { EXIT_BAD_INPUT, EXIT_OK, exitCodeOf } from './exit-code.js';
 import { createTerminal, type Terminal } from './terminal.js';
-import { UsageError, parseCount } from './usage-error.js';
+import { parseCount } from './usage-error.js';
 import { VERSION } from './version.js';
 
 /** Where `runCli` reads and writes; the real process by default, streams of their own in tests. */
@@ -29,7 +29,8 @@ const count = (flag: string, min: number, max: number) => (raw: string) => {
 
 /**
  * Runs the `sluice` command with `argv` (without node and script) and resolves to the exit code:
- * 0 success, 1 the job failed, 2 a usage or config error (one line with the fix), 130 Ctrl-C.
+ * 0 success, 1 the job failed (a provider error, a timeout, the network, a fleet with failures),
+ * 2 bad input (a usage or config error, with the fix), 3 `check`: not known to work, 130 Ctrl-C.
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode = 0;
@@ -168,20 +169,14 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 function reportError(error: unknown, io: CliIO): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (and help, for --help / --version).
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-    if (error.code === 'commander.help') return 0;
-    return 2;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version')
+      return EXIT_OK;
+    if (error.code === 'commander.help') return EXIT_OK;
+    return EXIT_BAD_INPUT;
   }
-  if (error instanceof UsageError) {
-    io.stderr.write(`sluice: ${error.message}\n`);
-    return error.exitCode;
-  }
-  // A config problem is a usage error too: the fix is in the user's file or flags.
-  if (ConfigError.isInstance(error)) {
-    io.stderr.write(`sluice: ${error.message}\n`);
-    return 2;
-  }
+  // A usage error, a config problem or a request refused before sending is bad input (2): the fix
+  // is in the user's flags or file. Anything else failed while running (1).
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`sluice: ${message}\n`);
-  return 1;
+  return exitCodeOf(error);
 }
