@@ -10,6 +10,7 @@ import {
 import { redisBackends } from '@sluice/fleet-adapter/redis';
 import zhipu from '@sluice/provider-zhipu';
 import { startSimulator, type Simulator, type SimulatorOptions } from '@sluice/simulator';
+import { configFileOf, withConfigFile } from './config-file.js';
 import { UsageError } from './usage-error.js';
 
 /** Env vars the zhipu descriptor reads its key from, in order. */
@@ -20,6 +21,8 @@ export interface RouterSetup {
   router: Router;
   /** Where requests go, for the header line (no secrets). */
   target: string;
+  /** The config file read (absolute), from `--config` or found in the working directory. */
+  configFile: string | undefined;
   simulator: Simulator | undefined;
   close(): Promise<void>;
 }
@@ -78,14 +81,17 @@ export async function setupRouter(options: RouterSetupOptions): Promise<RouterSe
       return {
         router,
         target: `${router.route().url} (${router.route().model})`,
+        configFile: undefined,
         simulator: undefined,
         close: () => router.close(),
       };
     }
   } catch (error) {
     // Not ConfigError.isInstance (SluiceError's, true for any SluiceError): a failure that is not
-    // the config's stays what it is, and exits 1.
-    if (ConfigError.isConfigError(error)) throw new UsageError(error.message);
+    // the config's stays what it is, and exits 1. The usage error keeps the config file noted.
+    if (ConfigError.isConfigError(error)) {
+      throw withConfigFile(new UsageError(error.message), configFileOf(error));
+    }
     throw error;
   }
   throw new UsageError(
@@ -111,6 +117,7 @@ async function simulated(
     return {
       router,
       target: `simulator ${simulator.baseURL}`,
+      configFile: undefined,
       simulator,
       close: async () => {
         await router.close();
@@ -127,26 +134,33 @@ async function fromFile(
   options: RouterSetupOptions,
   budgets: BudgetRegistry,
 ): Promise<RouterSetup> {
+  // A file that cannot be loaded: loadConfig's error names it already.
   const loaded = await loadConfig({ file: options.configFile });
   // A config may put a provider's budget on Redis (`budget: { backend: 'redis', url }`).
   const backends = redisBackends();
-  const router = createRouter({
-    config: loaded.config,
-    providers: [...loaded.providers, ...Object.values(loaded.packages), zhipu],
-    budgets,
-    budgetBackends: backends,
-    env: options.env,
-  });
-  const route = router.route();
-  return {
-    router,
-    target: `${route.url} (${route.model})`,
-    simulator: undefined,
-    close: async () => {
-      await router.close();
-      await backends.redis.closeAll();
-    },
-  };
+  try {
+    const router = createRouter({
+      config: loaded.config,
+      providers: [...loaded.providers, ...Object.values(loaded.packages), zhipu],
+      budgets,
+      budgetBackends: backends,
+      env: options.env,
+    });
+    const route = router.route();
+    return {
+      router,
+      target: `${route.url} (${route.model})`,
+      configFile: loaded.file,
+      simulator: undefined,
+      close: async () => {
+        await router.close();
+        await backends.redis.closeAll();
+      },
+    };
+  } catch (error) {
+    // The file was read, and what it says cannot be used: name the file to fix.
+    throw withConfigFile(error, loaded.file);
+  }
 }
 
 /** `--simulate` brings its own route config, so a `--config` next to it would be ignored. */

@@ -5,6 +5,7 @@ import { dashboardCommand } from './commands/dashboard-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { fleetCommand } from './commands/fleet-command.js';
 import { simulateCommand } from './commands/simulate-command.js';
+import { configFileOf, configLine } from './config-file.js';
 import { EXIT_BAD_INPUT, EXIT_OK, exitCodeOf } from './exit-code.js';
 import { createTerminal, type Terminal } from './terminal.js';
 import { parseCount } from './usage-error.js';
@@ -178,5 +179,8 @@ function reportError(error: unknown, io: CliIO): number {
   // is in the user's flags or file. Anything else failed while running (1).
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`sluice: ${message}\n`);
+  // Which config file the command read, as `check` names it: the file to fix.
+  const file = configFileOf(error);
+  if (file !== undefined) io.stderr.write(`${configLine(file)}\n`);
   return exitCodeOf(error);
 }

@@ -1,3 +1,4 @@
+import { withConfigFile } from '../config-file.js';
 import { setupRouter } from '../router-setup.js';
 import { plural } from '../render/plural.js';
 import type { Terminal } from '../terminal.js';
@@ -65,7 +66,7 @@ export async function chatCommand(
       term.err(`sluice: interrupted; the stream was cancelled and its lease freed.`);
       return 130;
     }
-    throw error;
+    throw withConfigFile(error, setup.configFile);
   } finally {
     await setup.close();
   }

@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import {
-  CONFIG_FILE_NAMES,
   ConfigError,
   createBudgetRegistry,
   createRouter,
@@ -22,6 +19,7 @@ import {
   type ReadinessSnapshot,
 } from '@sluice/readiness';
 import { startSimulator } from '@sluice/simulator';
+import { configLine, withConfigFile } from '../config-file.js';
 import { DEFAULT_REAL_CONFIG, simulateWithConfig, simulatorConfig } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
 
@@ -118,19 +116,11 @@ export async function checkCommand(
     }
     const code = readinessExitCode(snapshot);
     return problems && code === 0 ? 1 : code;
+  } catch (error) {
+    throw withConfigFile(error, file);
   } finally {
     await close();
   }
-}
-
-/** Which config file was read, and the other `sluice.config.*` beside it that were not. */
-function configLine(file: string): string {
-  const others = CONFIG_FILE_NAMES.filter(
-    (name) => name !== basename(file) && existsSync(join(dirname(file), name)),
-  );
-  return others.length === 0
-    ? `config: ${file}`
-    : `config: ${file} (also found, not read: ${others.join(', ')})`;
 }
 
 function configProblems(

@@ -5,6 +5,7 @@ import {
   type FleetReport,
   type SessionProgress,
 } from '../fleet/run-fleet-scenario.js';
+import { configLine, withConfigFile } from '../config-file.js';
 import { renderFleetSummary, renderProgress } from '../render/fleet-summary.js';
 import { plural } from '../render/plural.js';
 import { setupRouter } from '../router-setup.js';
@@ -125,7 +126,11 @@ export async function fleetCommand(
     const peakInFlightServer = setup.simulator?.stats().peakInFlight;
     if (term.json) {
       term.out(
-        JSON.stringify(reportToJSON(report, { route: route.name, peakInFlightServer }), null, 2),
+        JSON.stringify(
+          reportToJSON(report, { route: route.name, config: setup.configFile, peakInFlightServer }),
+          null,
+          2,
+        ),
       );
     } else {
       term.out(
@@ -135,10 +140,16 @@ export async function fleetCommand(
           budget: `budget ${route.maxConcurrency || 'uncapped'}`,
         }),
       );
+      // Under the first errors, the config file the routes came from: the file to fix.
+      if (report.failures > 0 && setup.configFile !== undefined) {
+        term.out(configLine(setup.configFile));
+      }
     }
     await live?.close();
     if (report.cancelled) return 130;
     return report.failures > 0 ? 1 : 0;
+  } catch (error) {
+    throw withConfigFile(error, setup.configFile);
   } finally {
     await setup.close();
   }
