@@ -7,6 +7,11 @@ export interface Terminal {
   /** True when the output may redraw in place (a TTY, not `--json`). */
   readonly live: boolean;
   readonly json: boolean;
+  /**
+   * Columns to fit tables to: `COLUMNS` when set, else the TTY's width; piped output without
+   * `COLUMNS` has no limit (`Infinity`), so rows are printed whole.
+   */
+  readonly width: number;
   readonly colors: ReturnType<typeof createColors>;
   out(line?: string): void;
   err(line?: string): void;
@@ -38,8 +43,23 @@ export function createTerminal(options: TerminalOptions): Terminal {
     stderr: options.stderr,
     live: isTTY && !json,
     json,
+    width: outputWidth(options.stdout, options.env),
     colors: createColors(colorOn),
     out: (line = '') => void options.stdout.write(`${line}\n`),
     err: (line = '') => void options.stderr.write(`${line}\n`),
   };
+}
+
+/** The width a TTY is assumed to have when it reports none. */
+const TTY_FALLBACK_WIDTH = 100;
+
+/**
+ * `COLUMNS` (a whole number above 0) wins, as it does for `ls` and most CLIs; else a TTY's own
+ * width; else, piped to a file or another program, no limit: nothing there wraps at a width.
+ */
+function outputWidth(stdout: Terminal['stdout'], env: Record<string, string | undefined>): number {
+  const columns = env.COLUMNS?.trim();
+  if (columns !== undefined && /^\d+$/.test(columns) && Number(columns) > 0) return Number(columns);
+  if (stdout.isTTY === true) return stdout.columns || TTY_FALLBACK_WIDTH;
+  return Number.POSITIVE_INFINITY;
 }

@@ -11,10 +11,13 @@ export interface SluiceRun {
   stderr: string;
 }
 
-/** Env without any provider key, so nothing reaches a real API by accident. */
+/**
+ * Env without any provider key, so nothing reaches a real API by accident, and without the
+ * shell's COLUMNS, so piped output has the same width on every machine.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
-  for (const name of ['ZHIPU_API_KEY', 'ZAI_API_KEY', 'GLM_API_KEY', 'FORCE_COLOR']) {
+  for (const name of ['ZHIPU_API_KEY', 'ZAI_API_KEY', 'GLM_API_KEY', 'FORCE_COLOR', 'COLUMNS']) {
     if (!(name in extra)) delete env[name];
   }
   return env;

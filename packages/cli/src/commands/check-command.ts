@@ -107,7 +107,7 @@ export async function checkCommand(
       term.out(
         renderReadinessTable(snapshot, {
           color: term.colors.isColorSupported,
-          width: term.stdout.columns ?? 100,
+          width: term.width,
         }),
       );
     if (file !== undefined && !term.json) term.out(configLine(file));
