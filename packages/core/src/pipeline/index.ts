@@ -1,4 +1,5 @@
 // Public exports of the pipeline area.
+export { AbortScope } from './abort-scope.js';
 export { composeMiddleware } from './compose-middleware.js';
 export { createBudgetMiddleware, type BudgetMiddlewareOptions } from './budget-middleware.js';
 export { holdLeaseUntilEnd, type HoldLeaseOptions } from './hold-lease-until-end.js';
