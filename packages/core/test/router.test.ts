@@ -140,6 +140,50 @@ describe('router.chat', () => {
     await router.close();
   });
 
+  it('follows one signal shared by 50 concurrent requests with one listener, and no leak warning', async () => {
+    const encoder = new TextEncoder();
+    // Each answer starts and then stays open until the caller aborts.
+    server.use(
+      chatHandler(() =>
+        sse(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(encoder.encode(roleFrame() + textFrame('a')));
+            },
+          }),
+        ),
+      ),
+    );
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const { router } = routerWith(mockConfig({ maxConcurrency: 4 }));
+    const shared = new AbortController();
+    const outcomes = Array.from({ length: 50 }, () =>
+      router
+        .chat(hi, { signal: shared.signal })
+        .text()
+        .catch((error: unknown) => error),
+    );
+    const budget = router.budgets.get(router.route().budgetKey, { limit: 4 });
+    await expect.poll(() => budget.active + budget.pending).toBe(50);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+
+    shared.abort(new Error('the agent stopped'));
+    const errors = await Promise.all(outcomes);
+    expect(errors.every((error) => SluiceError.isInstance(error) && error.kind === 'aborted')).toBe(
+      true,
+    );
+    expect(budget.active + budget.pending).toBe(0);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual(
+      [],
+    );
+    await router.close();
+  });
+
   it('counts the headers deadline from send, not from the queue', async () => {
     // A holds the only lease for ~600 ms; B (headers deadline 400 ms) waits for it, then is sent
     // and answered at once. Had the deadline started at the queue, B would have failed.

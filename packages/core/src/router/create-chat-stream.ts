@@ -133,11 +133,7 @@ class ChatStreamBatches implements EventBatches {
     // which only the stream aborts (see RouterChatStream.cancel).
     const caller = options.signal;
     if (caller?.aborted) this.abort(caller.reason);
-    else if (caller) {
-      const onCaller = () => this.abort(caller.reason);
-      caller.addEventListener('abort', onCaller, { once: true });
-      this.#unlink = () => caller.removeEventListener('abort', onCaller);
-    }
+    else if (caller) this.#unlink = follow(caller, this);
   }
 
   /** Aborts the stream's scope (the pipeline's) and cancels the response in hand, if any. */
@@ -195,4 +191,44 @@ class ChatStreamBatches implements EventBatches {
     this.#options.onEnd?.();
     if (!complete) this.#response?.cancel(this.#scope.aborted ? this.#scope.reason : reason);
   }
+}
+
+/**
+ * The streams following one caller signal, behind ONE abort listener: agents share a signal
+ * across many concurrent requests, and a listener per stream passes Node's limit of 10 and warns
+ * of a leak. The listener goes when the signal's last stream ends.
+ */
+class SignalFollowers {
+  readonly streams = new Set<ChatStreamBatches>();
+  readonly #signal: AbortSignal;
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  leave(stream: ChatStreamBatches): void {
+    if (!this.streams.delete(stream) || this.streams.size > 0) return;
+    following.delete(this.#signal);
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
+
+  readonly #onAbort = () => {
+    following.delete(this.#signal);
+    for (const stream of [...this.streams]) stream.abort(this.#signal.reason);
+  };
+}
+
+const following = new WeakMap<AbortSignal, SignalFollowers>();
+
+/** Aborts `stream` when `signal` aborts; returns the function that stops following it. */
+function follow(signal: AbortSignal, stream: ChatStreamBatches): () => void {
+  let followers = following.get(signal);
+  if (followers === undefined) {
+    followers = new SignalFollowers(signal);
+    following.set(signal, followers);
+  }
+  followers.streams.add(stream);
+  const joined = followers;
+  return () => joined.leave(stream);
 }
