@@ -70,9 +70,11 @@ export async function checkCommand(
   const { source, close, file } = await routeSource(flags, env);
   try {
     let snapshot: ReadinessSnapshot;
-    if (flags.probe) {
+    // With no sound route there is nothing to probe (and no config to build a router from): the
+    // snapshot is plain check's, every route an invalid-route row with its fix.
+    const sound = flags.probe ? resolveReadinessRoutes(source) : undefined;
+    if (sound !== undefined && sound.soundConfig !== undefined) {
       // Probe the routes that resolve; the broken ones still show, as invalid-route rows.
-      const sound = resolveReadinessRoutes(source);
       // A provider instance may put its budget on Redis (`budget: { backend: 'redis', url }`), as
       // `fleet` and `chat` allow: an unreachable Redis then shows as the route's budget health.
       const backends = redisBackends();

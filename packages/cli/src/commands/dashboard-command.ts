@@ -2,6 +2,7 @@ import { createReadinessTracker, fleetSessionSource, startDashboard } from '@slu
 import { runFleetScenario } from '../fleet/run-fleet-scenario.js';
 import { setupRouter } from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
+import { listenError } from '../listen-error.js';
 import { UsageError } from '../usage-error.js';
 
 /** Flags of `sluice dashboard`. */
@@ -87,10 +88,8 @@ export async function dashboardCommand(
 function dashboardStartError(error: unknown, flags: DashboardFlags): Error {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown }).code;
-  if (code === 'EADDRINUSE') {
-    return new UsageError(
-      `port ${flags.port} is in use; pick another with --port, or --port 0 for a free one.`,
-    );
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return listenError(error, { port: flags.port, host: flags.host }) as Error;
   }
   if (/token/i.test(message)) {
     // The library's advice names its API (createDashboardToken()); a CLI user needs the flag.

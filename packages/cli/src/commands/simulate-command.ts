@@ -1,6 +1,6 @@
 import { describeSimulator, startSimulator, type SimulatorMode } from '@sluice/simulator';
 import { plural } from '../render/plural.js';
-import { UsageError } from '../usage-error.js';
+import { listenError } from '../listen-error.js';
 import type { Terminal } from '../terminal.js';
 
 /** Flags of `sluice simulate`. */
@@ -27,13 +27,7 @@ export async function simulateCommand(
     port: flags.port,
     stallMs: flags.stallMs,
   }).catch((error: unknown) => {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new UsageError(
-        `port ${flags.port} is ${code === 'EADDRINUSE' ? 'in use' : 'not allowed'}; pick another with --port, or --port 0 for a free one.`,
-      );
-    }
-    throw error;
+    throw listenError(error, { port: flags.port });
   });
   const description = describeSimulator(simulator);
   if (term.json) term.out(JSON.stringify(description));
