@@ -1,41 +1,14 @@
-import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runSluice } from './run-sluice.js';
+import { closedPort, zhipuConfigFile } from './test-config.js';
 
 const SECRET = 'sk-path-0123456789abcdef0123';
 
-/** A loopback port nobody listens on: bound once by us, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A sluice.config.json in a fresh directory; `instance` adds (or misspells) fields. */
 function configFile(endpoint: string, instance: Record<string, unknown> = {}): string {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sluice-path-')));
-  const file = join(dir, 'sluice.config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      providers: {
-        glm: {
-          use: 'zhipu',
-          endpoint,
-          apiKey: SECRET,
-          retry: { maxAttempts: 1 },
-          ...instance,
-        },
-      },
-      routes: { default: { provider: 'glm', model: 'glm-4.6' } },
-    }),
-  );
-  return file;
+  return zhipuConfigFile('path', endpoint, SECRET, { retry: { maxAttempts: 1 }, ...instance });
 }
 
 async function refusingConfig(instance: Record<string, unknown> = {}) {

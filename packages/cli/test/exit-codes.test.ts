@@ -1,13 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ConfigError, SluiceError } from '@sluice/core';
 import { startSimulator, type Simulator, type SimulatorFault } from '@sluice/simulator';
 import { afterEach, describe, expect, test } from 'vitest';
 import { exitCodeOf } from '../src/exit-code.js';
 import { UsageError } from '../src/usage-error.js';
 import { runSluice } from './run-sluice.js';
+import { closedPort, zhipuConfigFile } from './test-config.js';
 
 const SECRET = 'sk-exit-0123456789abcdef0123';
 const FAST_RETRY = { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } };
@@ -18,26 +15,9 @@ afterEach(async () => {
   simulator = undefined;
 });
 
-/** A loopback port nobody listens on: bound once by us, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A config file with one zhipu instance at `endpoint`; `instance` adds timeouts and retry. */
 function configFile(endpoint: string, instance: Record<string, unknown> = {}): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'sluice-exit-')), 'sluice.config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      providers: { glm: { use: 'zhipu', endpoint, apiKey: SECRET, ...FAST_RETRY, ...instance } },
-      routes: { default: { provider: 'glm', model: 'glm-4.6' } },
-    }),
-  );
-  return file;
+  return zhipuConfigFile('exit', endpoint, SECRET, { ...FAST_RETRY, ...instance });
 }
 
 async function faulty(fault: SimulatorFault, instance: Record<string, unknown> = {}) {

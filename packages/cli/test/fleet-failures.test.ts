@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorFault } from '@sluice/simulator';
 import { afterEach, describe, expect, test } from 'vitest';
 import { runSluice } from './run-sluice.js';
+import { closedPort, zhipuConfigFile } from './test-config.js';
 
 interface FleetJSON {
   requests: number;
@@ -23,26 +20,9 @@ afterEach(async () => {
   simulator = undefined;
 });
 
-/** A loopback port nobody listens on: bound once by us, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** A config file with one zhipu instance at `endpoint`; `instance` adds timeouts and retry. */
 function configFile(endpoint: string, instance: Record<string, unknown> = {}): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'sluice-fleet-')), 'sluice.config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      providers: { glm: { use: 'zhipu', endpoint, apiKey: SECRET, ...instance } },
-      routes: { default: { provider: 'glm', model: 'glm-4.6' } },
-    }),
-  );
-  return file;
+  return zhipuConfigFile('fleet', endpoint, SECRET, instance);
 }
 
 const ONE_RETRY = { retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 } };
