@@ -195,6 +195,10 @@ describe('loadConfig', () => {
   test('no config file, a missing file, bad JSON and a non-object export are ConfigErrors', async () => {
     await expect(loadConfig({ cwd: dir })).rejects.toThrow(/no config file found/);
     await expect(loadConfig({ cwd: dir, file: 'nope.json' })).rejects.toThrow(/does not exist/);
+    // The fix speaks to library and CLI users alike.
+    await expect(loadConfig({ cwd: dir, file: 'nope.json' })).rejects.toThrow(
+      /give no file \(no --config\) to find sluice\.config\.\* in the working directory/,
+    );
 
     await write('bad.json', '{ "providers": ');
     await expect(loadConfig({ cwd: dir, file: 'bad.json' })).rejects.toThrow(/is not valid JSON/);

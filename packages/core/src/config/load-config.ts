@@ -273,7 +273,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     );
   }
   if (!existsSync(file)) {
-    throw loadIssue(file, 'does not exist', 'check the path, or omit file to search cwd');
+    throw loadIssue(
+      file,
+      'does not exist',
+      'check the path, or give no file (no --config) to find sluice.config.* in the working directory',
+    );
   }
   if (statSync(file).isDirectory()) return loadConfig({ cwd: file });
   if (!LOADABLE_EXTENSIONS.includes(extname(file))) {
