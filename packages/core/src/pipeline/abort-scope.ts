@@ -106,16 +106,26 @@ export function abortScopeOf(context: RequestContext): AbortScope | undefined {
   return (context as ScopedContext)[ABORT_SCOPE];
 }
 
+/** What is read of an abort: an {@link AbortScope} and an AbortSignal both are one. */
+export interface AbortState {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+}
+
+/** The context's abort state: its scope when the router made it, else its signal. */
+export function abortStateOf(context: RequestContext): AbortState {
+  return abortScopeOf(context) ?? context.signal;
+}
+
 /** Whether the context's request was aborted, without making its signal. */
 export function isAborted(context: RequestContext): boolean {
-  return abortScopeOf(context)?.aborted ?? context.signal.aborted;
+  return abortStateOf(context).aborted;
 }
 
 /** The reason the context's request was aborted with (undefined while it was not). */
 export function abortReasonOf(context: RequestContext): unknown {
-  const scope = abortScopeOf(context);
-  if (scope) return scope.reason;
-  return context.signal.aborted ? context.signal.reason : undefined;
+  const state = abortStateOf(context);
+  return state.aborted ? state.reason : undefined;
 }
 
 /**

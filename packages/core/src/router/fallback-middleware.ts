@@ -10,6 +10,7 @@ import {
 import { isAborted } from '../pipeline/abort-scope.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { eventBase } from './event-base.js';
+import { runResponse } from './run-response.js';
 
 /** Options of {@link createFallbackMiddleware}. */
 export interface FallbackMiddlewareOptions {
@@ -35,13 +36,7 @@ export function createFallbackMiddleware(options: FallbackMiddlewareOptions): Mi
 }
 
 async function withFallbacks(run: FallbackRun): Promise<ModelResponse> {
-  const first = await run.connect();
-  return {
-    status: first.status,
-    headers: first.headers,
-    events: run.events(first),
-    cancel: (reason?: unknown) => run.cancel(reason),
-  };
+  return runResponse(await run.connect(), run);
 }
 
 class FallbackRun {

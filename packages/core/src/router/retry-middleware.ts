@@ -16,6 +16,7 @@ import { abortableSleep } from './abortable-sleep.js';
 import { computeRetryDelay } from './compute-retry-delay.js';
 import { eventBase, isOutputEvent } from './event-base.js';
 import { countAttempt } from './request-state.js';
+import { runResponse } from './run-response.js';
 
 /** Kinds never retried, whatever `retryOn` says: another attempt meets the same answer. */
 const NEVER_RETRIED: ReadonlySet<SluiceErrorKind> = new Set<SluiceErrorKind>([
@@ -66,14 +67,7 @@ export function createRetryMiddleware(options: RetryMiddlewareOptions = {}): Mid
 
   return async function retry(context, next) {
     const run = new RetryRun(context, next, options.budgets, random);
-    const first = await run.connect();
-
-    return {
-      status: first.status,
-      headers: first.headers,
-      events: run.events(first),
-      cancel: (reason?: unknown) => run.cancel(reason),
-    };
+    return runResponse(await run.connect(), run);
   };
 }
 

@@ -5,7 +5,7 @@ import { redactSecrets } from '../errors/redact.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
 import { batchedEvents, eventBatchesOf, type EventBatches } from '../pipeline/event-batches.js';
-import { abortScopeOf } from '../pipeline/abort-scope.js';
+import { abortScopeOf, abortStateOf, type AbortState } from '../pipeline/abort-scope.js';
 import type { ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import { decodeChatStream } from '../sse/decode-chat-stream.js';
 import { parseChatCompletion } from '../sse/parse-chat-completion.js';
@@ -52,7 +52,7 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     // pipeline composed without the router) gives fetch its signal. After the headers,
     // cancelling the body's reader is what closes the socket.
     const scope = abortScopeOf(context);
-    const aborted: AbortState = scope ?? context.signal;
+    const aborted = abortStateOf(context);
     const sentAt = performance.now();
 
     let response: Response;
@@ -319,12 +319,6 @@ class TransportBatches implements EventBatches {
  */
 function abortReasonOr(state: AbortState, error: unknown): unknown {
   return state.aborted ? state.reason : error;
-}
-
-/** What the transport reads of an abort: the attempt's scope, or a plain context's signal. */
-interface AbortState {
-  readonly aborted: boolean;
-  readonly reason: unknown;
 }
 
 function credentialOf(route: ResolvedRoute): string | undefined {
