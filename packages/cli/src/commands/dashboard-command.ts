@@ -86,11 +86,9 @@ export async function dashboardCommand(
 
 /** Turns a failed start into a usage error that names the flag to change. */
 function dashboardStartError(error: unknown, flags: DashboardFlags): Error {
+  const listen = listenError(error, { port: flags.port, host: flags.host });
+  if (listen !== error) return listen as Error;
   const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown }).code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-    return listenError(error, { port: flags.port, host: flags.host }) as Error;
-  }
   if (/token/i.test(message)) {
     // The library's advice names its API (createDashboardToken()); a CLI user needs the flag.
     const what = message.split(/ (?:Pass a token|Use createDashboardToken\(\))/)[0];
