@@ -59,6 +59,9 @@ export function holdLeaseUntilEnd(
 /**
  * {@link holdLeaseUntilEnd} with the abort given as a function that adds a listener and returns
  * its removal: the budget middleware passes the request's abort scope, which costs no signal.
+ *
+ * Built from classes with their methods on the prototype, since this runs once per attempt: an
+ * object literal with symbol keys is not a plain allocation, and closures per attempt add up.
  */
 export function holdLease(
   response: ModelResponse,
@@ -66,47 +69,81 @@ export function holdLease(
   onRelease: ((lease: Lease) => void) | undefined,
   onAbort: ((listener: (reason: unknown) => void) => () => void) | undefined,
 ): ModelResponse {
-  let ended = false;
-  // Assigned once the listener is in; `end` may run before that, from inside `onAbort`.
-  let unlisten: (() => void) | undefined = undefined;
-  const token = {};
+  const hold = new LeaseHold(response, lease, onRelease);
+  const unlisten = onAbort?.(hold.onAbort);
+  // `end` may have run already, from inside `onAbort` (an aborted scope calls at once).
+  if (hold.ended) unlisten?.();
+  else hold.unlisten = unlisten;
+  const held = new HeldResponse(response, hold);
+  if (!hold.ended) abandoned.register(held, hold, hold);
+  return held;
+}
 
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    abandoned.unregister(token);
-    unlisten?.();
-    lease.release();
-    onRelease?.(lease);
-  };
+/** The lease and the inner response of one held response: ends both, once. */
+class LeaseHold {
+  ended = false;
+  unlisten: (() => void) | undefined = undefined;
+  readonly #response: ModelResponse;
+  readonly #lease: Lease;
+  readonly #onRelease: ((lease: Lease) => void) | undefined;
 
-  const cancel = (reason?: unknown) => {
+  constructor(
+    response: ModelResponse,
+    lease: Lease,
+    onRelease: ((lease: Lease) => void) | undefined,
+  ) {
+    this.#response = response;
+    this.#lease = lease;
+    this.#onRelease = onRelease;
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    abandoned.unregister(this);
+    this.unlisten?.();
+    this.#lease.release();
+    this.#onRelease?.(this.#lease);
+  }
+
+  cancel(reason?: unknown): void {
     try {
-      response.cancel(reason);
+      this.#response.cancel(reason);
     } finally {
-      end();
+      this.end();
     }
-  };
+  }
 
-  unlisten = onAbort?.(cancel);
-  if (ended) unlisten?.();
-
-  const wrapped: ModelResponse = {
-    status: response.status,
-    headers: response.headers,
-    events: response.events,
-    cancel,
-  };
-  wrapped.events = endsWith(response.events, end, wrapped);
-  if (!ended) abandoned.register(wrapped, cancel, token);
-  return wrapped;
+  readonly onAbort = (reason: unknown): void => this.cancel(reason);
 }
 
 /**
- * Holds each live response's `cancel`, which reaches the inner response and the lease but never
- * the wrapper itself, so the registry does not keep the wrapper alive.
+ * The response handed out: the inner one's status and headers, and events that end the hold.
+ * The hold never points back here, so the registry below can see this object die.
  */
-const abandoned = new FinalizationRegistry<(reason: unknown) => void>((cancel) => {
+class HeldResponse implements ModelResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly events: HeldEvents;
+  readonly #hold: LeaseHold;
+
+  constructor(response: ModelResponse, hold: LeaseHold) {
+    this.status = response.status;
+    this.headers = response.headers;
+    this.#hold = hold;
+    this.events = new HeldEvents(response.events, hold, this);
+  }
+
+  cancel(reason?: unknown): void {
+    this.#hold.cancel(reason);
+  }
+}
+
+/**
+ * Holds each live response's hold, which reaches the inner response and the lease but never the
+ * response handed out, so the registry does not keep that alive.
+ */
+const abandoned = new FinalizationRegistry<LeaseHold>((hold) => {
   const reason = new SluiceError({
     kind: 'aborted',
     phase: 'stream',
@@ -115,7 +152,7 @@ const abandoned = new FinalizationRegistry<(reason: unknown) => void>((cancel) =
     hint: 'Read response.events to the end, break out of it, or call response.cancel().',
   });
   try {
-    cancel(reason);
+    hold.cancel(reason);
   } catch {
     // The lease is already released (cancel ends in `finally`); an error of the inner cancel
     // has no caller left to receive it.
@@ -123,42 +160,48 @@ const abandoned = new FinalizationRegistry<(reason: unknown) => void>((cancel) =
 });
 
 /**
- * Wraps an async iterable so that `onEnd` runs when iteration completes, throws, or is returned
- * early. Each call of `[Symbol.asyncIterator]` (or of its batches) wraps the inner iterable's
- * afresh.
+ * The held response's events: each call of `[Symbol.asyncIterator]` (or of its batches) wraps the
+ * inner events afresh, and ends the hold when that iteration completes, throws, or is left early.
  */
-function endsWith(
-  inner: AsyncIterable<ChatEvent>,
-  onEnd: () => void,
-  owner: ModelResponse,
-): BatchedEvents & { owner: ModelResponse } {
-  const open = (): EventBatches & { owner: ModelResponse } => {
+class HeldEvents implements BatchedEvents {
+  readonly #inner: AsyncIterable<ChatEvent>;
+  readonly #hold: LeaseHold;
+  /**
+   * Keeps the response alive while anyone holds its events, so the GC net above cannot fire in
+   * the middle of a `for await`.
+   */
+  readonly owner: ModelResponse;
+
+  constructor(inner: AsyncIterable<ChatEvent>, hold: LeaseHold, owner: ModelResponse) {
+    this.#inner = inner;
+    this.#hold = hold;
+    this.owner = owner;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
+    return Object.assign(batchedEvents(this[EVENT_BATCHES]()), { owner: this.owner });
+  }
+
+  [EVENT_BATCHES](): EndingBatches {
     let batches: EventBatches;
     try {
-      batches = eventBatchesOf(inner);
+      batches = eventBatchesOf(this.#inner);
     } catch (error) {
-      onEnd();
+      this.#hold.end();
       throw error;
     }
-    return new EndingBatches(batches, onEnd, owner);
-  };
-  return {
-    // Keeps the response alive while anyone holds its events, so the GC net above cannot fire
-    // in the middle of a `for await`.
-    owner,
-    [Symbol.asyncIterator]: () => Object.assign(batchedEvents(open()), { owner }),
-    [EVENT_BATCHES]: open,
-  };
+    return new EndingBatches(batches, this.#hold, this.owner);
+  }
 }
 
 class EndingBatches implements EventBatches {
   readonly #inner: EventBatches;
-  readonly #onEnd: () => void;
+  readonly #hold: LeaseHold;
   readonly owner: ModelResponse;
 
-  constructor(inner: EventBatches, onEnd: () => void, owner: ModelResponse) {
+  constructor(inner: EventBatches, hold: LeaseHold, owner: ModelResponse) {
     this.#inner = inner;
-    this.#onEnd = onEnd;
+    this.#hold = hold;
     this.owner = owner;
   }
 
@@ -172,17 +215,17 @@ class EndingBatches implements EventBatches {
     try {
       this.#inner.return();
     } finally {
-      this.#onEnd();
+      this.#hold.end();
     }
   }
 
   readonly #onBatch = (batch: ChatEvent[] | undefined): ChatEvent[] | undefined => {
-    if (batch === undefined) this.#onEnd();
+    if (batch === undefined) this.#hold.end();
     return batch;
   };
 
   readonly #onError = (error: unknown): never => {
-    this.#onEnd();
+    this.#hold.end();
     throw error;
   };
 }
