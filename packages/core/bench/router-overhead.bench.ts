@@ -4,18 +4,22 @@
 // package (dist), as users run them: `npm run bench` builds first.
 //
 // Targets: router.chat adds under 5% wall time and under 50 µs CPU per request.
-// TODO(router): the CPU target is not met: 41-130 µs per request above the raw loop across runs
-// and machine states (the raw loop itself moved from 940 to 1,360 µs with the machine). The
-// router's fetch uses redirect: 'error', which spares it a clone of the request that the raw
-// loop pays for; against a raw loop that sets it too (the "tuned" row), the router costs about
-// 170-210 µs more. With a one-delta body the router costs 75-95 µs over fetch +
-// decodeChatStream, so nearly all of it is per request, not per event. What was cut
-// (AbortScope instead of AbortSignals, no signal to fetch, one shared deadline timer, no async
-// hop in pass-through layers) is in docs/design.md. What is left is spread thin: about 2-3
-// batches per request through 6 layers, some 100 small objects and 40 promises per request, and
-// a request that scales with the body (a one-delta body costs 10-25 µs over the raw loop). Next
-// steps: let watching layers (deadlines, lease hold, transport) share one batch stage instead of
-// wrapping each other, and measure with a less noisy clock than a shared 2-core machine.
+// TODO(router): the CPU target is met only on a quiet machine: 35-45 µs per request above the
+// raw loop when the raw loop takes 720-780 µs, 65-95 µs when the machine is busy (raw loop
+// 840-1,120 µs). The router's fetch uses redirect: 'error', which spares it a clone of the
+// request that the raw loop pays for (55-70 µs); against a raw loop that sets it too (the
+// "tuned" row) the router costs 85-120 µs more. Where that goes, from paired runs of two builds
+// in one process (one layer taken out at a time; each figure is ±8 µs): lease budget 10-35,
+// deadlines 7-22, retry 11-13, transport handler and ChatStream about 20, SSE decoder 5-10.
+// Taking out a whole batch stage (one `.then` per network read) saved nothing measurable, and
+// turning the layers' async functions into `.then` chains made it 6-11 µs slower, so promise
+// hops are not where the time goes. What moves it is how much other code runs between two
+// requests: with other Sluice clients (the same layers, composed by hand) taking turns in the
+// same process, the router's extra CPU over the tuned loop fell from about 90 to about 50 µs,
+// with the same code. The cost is the router's code running cold after fetch's (caches, branch
+// history), spread over its six layers, not any one step. Next step: fewer distinct layers per attempt (one attempt object
+// owning lease, deadlines and the body), measured on a machine with hardware counters
+// (this VM has none, so instructions and cache misses cannot be counted here).
 //
 // Method: RUNS fresh processes one after another (each JITs the code its own way). In each, the
 // four clients take turns request by request, in a shuffled order each turn, so machine drift
