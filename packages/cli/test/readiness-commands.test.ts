@@ -65,6 +65,35 @@ describe('sluice check', () => {
     expect(route.reason).toContain('ZAI_API_KEY');
   });
 
+  test('with no config file, the table says these are the built-in routes and what else to run', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'sluice-check-empty-'));
+
+    const run = await runSluice(['check'], { cwd: empty });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('missing-credential');
+    expect(run.stdout).toContain(
+      'config: none found (no --config, no sluice.config.* in the working directory), so this is the built-in GLM Coding Plan route.',
+    );
+    expect(run.stdout).toContain('try `sluice check --simulate`');
+    expect(run.stdout).toContain('--config sluice.config.ts');
+
+    // With a key, the route is configured: the line points at --probe instead, and no key shows.
+    const keyed = await runSluice(['check'], {
+      cwd: empty,
+      env: cleanEnv({ ZHIPU_API_KEY: 'sk-trial-SECRET-0123456789' }),
+    });
+    expect(keyed.stdout).toContain('built-in GLM Coding Plan route');
+    expect(keyed.stdout).toContain('Add --probe to send it one request.');
+    expect(keyed.stdout).not.toContain('--simulate');
+    expect(keyed.stdout + keyed.stderr).not.toContain('SECRET');
+
+    // A config file found in the directory is named instead.
+    const file = configFile({});
+    const named = await runSluice(['check'], { cwd: join(file, '..') });
+    expect(named.stdout).not.toContain('built-in');
+  });
+
   test('--probe on the simulator sends one request through the budget and reports ready; exit 0', async () => {
     const run = await runSluice(['check', '--simulate', '--probe', '--json']);
 

@@ -20,7 +20,12 @@ import {
 } from '@sluice/readiness';
 import { startSimulator } from '@sluice/simulator';
 import { configLine, withConfigFile } from '../config-file.js';
-import { DEFAULT_REAL_CONFIG, simulateWithConfig, simulatorConfig } from '../router-setup.js';
+import {
+  DEFAULT_REAL_CONFIG,
+  ZHIPU_KEY_ENV,
+  simulateWithConfig,
+  simulatorConfig,
+} from '../router-setup.js';
 import type { Terminal } from '../terminal.js';
 
 /** Flags of `sluice check`. */
@@ -52,8 +57,25 @@ async function routeSource(flags: CheckFlags, env: Record<string, string | undef
   }
   return {
     source: { config: DEFAULT_REAL_CONFIG, providers: [zhipu], env },
+    builtIn: true,
     close: async () => {},
   };
+}
+
+/**
+ * The line under the table when no config was found: these are the built-in GLM Coding Plan
+ * routes, and what else to run. Without a key the table alone reads as if a config were broken.
+ */
+function builtInRoutesLine(env: Record<string, string | undefined>): string {
+  const keyed = ZHIPU_KEY_ENV.some((name) => env[name]);
+  const found =
+    'config: none found (no --config, no sluice.config.* in the working directory), ' +
+    'so this is the built-in GLM Coding Plan route.';
+  const next = keyed
+    ? 'Add --probe to send it one request.'
+    : `Set ${ZHIPU_KEY_ENV.join(' or ')} to use it, try \`sluice check --simulate\`, ` +
+      'or give your own routes with --config sluice.config.ts.';
+  return `${found}\n  ${next}`;
 }
 
 /**
@@ -67,7 +89,7 @@ export async function checkCommand(
   env: Record<string, string | undefined>,
   signal: AbortSignal,
 ): Promise<number> {
-  const { source, close, file } = await routeSource(flags, env);
+  const { source, close, file, builtIn } = await routeSource(flags, env);
   try {
     let snapshot: ReadinessSnapshot;
     // With no sound route there is nothing to probe (and no config to build a router from): the
@@ -113,6 +135,7 @@ export async function checkCommand(
         }),
       );
     if (file !== undefined && !term.json) term.out(configLine(file));
+    if (builtIn && !term.json) term.out(builtInRoutesLine(env));
     if (problems && !term.json) {
       term.err(`sluice: the config has problems that fleet and chat would refuse:\n${problems}`);
     }
