@@ -20,3 +20,30 @@ export function redactSecrets(text: string, secrets: Iterable<string | undefined
   }
   return out;
 }
+
+/**
+ * Masks every secret in an error's own texts, in place: its message, its stack and, for a
+ * SluiceError, its hint. The error keeps its identity (layers compare errors they raised), and
+ * its `cause` is left alone: a SluiceError's `toJSON()` carries no cause. Returns the error.
+ */
+export function redactErrorSecrets<E>(error: E, secrets: Iterable<string | undefined>): E {
+  if (typeof error !== 'object' || error === null) return error;
+  const list = [...secrets].filter((secret): secret is string => !!secret && secret.length >= 4);
+  if (list.length === 0) return error;
+  const target = error as { message?: unknown; stack?: unknown; hint?: unknown };
+  for (const field of ['message', 'stack', 'hint'] as const) {
+    const text = target[field];
+    if (typeof text !== 'string' || !list.some((secret) => text.includes(secret))) continue;
+    try {
+      Object.defineProperty(error, field, {
+        value: redactSecrets(text, list),
+        writable: true,
+        configurable: true,
+        enumerable: field === 'hint',
+      });
+    } catch {
+      // A frozen error cannot be masked here; the transport's own errors never are.
+    }
+  }
+  return error;
+}

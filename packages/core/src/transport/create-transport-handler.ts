@@ -187,6 +187,8 @@ function streamEvents(
     classify: route.provider.classify,
     mapFinishReason: route.provider.mapFinishReason,
     headers: response.headers,
+    // Errors and `error` events built from the body (an error frame may quote the key back).
+    secrets,
     onMetadata: (named: { id?: string; model?: string }) => {
       metadata.id = named.id;
       metadata.model = named.model;

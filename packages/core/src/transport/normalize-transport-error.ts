@@ -1,6 +1,6 @@
 import type { RequestPhase, SluiceErrorKind } from '../errors/sluice-error.js';
 import { SluiceError } from '../errors/sluice-error.js';
-import { redactSecrets } from '../errors/redact.js';
+import { redactErrorSecrets, redactSecrets } from '../errors/redact.js';
 
 /** Where a transport error happened, for its message and fields. */
 export interface TransportErrorContext {
@@ -43,7 +43,10 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|
  * `UND_ERR_SOCKET`, `terminated`), refused connections, DNS failures, TLS failures, `fetch failed`
  * and aborts map to the kinds `network`, `timeout` and `aborted`.
  *
- * A SluiceError passes through unchanged. Text taken from the cause is redacted with `secrets`.
+ * A SluiceError passes through as the same object, with any of `secrets` in its message, hint or
+ * stack masked: errors built from what the provider sent (an error frame in a 200 body, a finish
+ * reason, a chunk that could not be parsed) may quote the request's key back. Text taken from
+ * any other cause is redacted with `secrets` too.
  * A DNS name that does not exist and TLS certificate failures are not retryable: another attempt
  * meets the same answer.
  */
@@ -51,7 +54,7 @@ export function normalizeTransportError(
   error: unknown,
   context: TransportErrorContext,
 ): SluiceError {
-  if (SluiceError.isInstance(error)) return error;
+  if (SluiceError.isInstance(error)) return redactErrorSecrets(error, context.secrets ?? []);
 
   const verdict = judge(error);
   const where = `route "${context.route}" (provider ${context.providerId})`;
