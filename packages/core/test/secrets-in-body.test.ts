@@ -21,7 +21,9 @@ function makeRouter(body: string, contentType = 'text/event-stream') {
   const budgets = createBudgetRegistry();
   router = createRouter({
     config: {
-      providers: { local: { use: 'local', apiKey: KEY, maxConcurrency: 1 } },
+      providers: {
+        local: { use: 'local', apiKey: KEY, maxConcurrency: 1, retry: { maxAttempts: 1 } },
+      },
       routes: { default: { provider: 'local', model: 'm' } },
     },
     providers: [
@@ -32,12 +34,17 @@ function makeRouter(body: string, contentType = 'text/event-stream') {
         // A finish reason this provider reports as a failure.
         mapFinishReason: (raw) =>
           raw.startsWith('network_error')
-            ? { error: { kind: 'provider', message: `upstream said ${raw}` } }
+            ? {
+                error: {
+                  kind: 'provider' as const,
+                  message: `upstream said ${raw}`,
+                  retryable: false,
+                },
+              }
             : undefined,
       }),
     ],
     budgets,
-    retry: { maxAttempts: 1 },
     fetch: (async () =>
       new Response(body, { headers: { 'content-type': contentType } })) as typeof fetch,
   });

@@ -1,4 +1,5 @@
-import { SluiceError } from '../errors/sluice-error.js';
+import { SluiceError, errorCodeOf } from '../errors/sluice-error.js';
+import { isAborted } from '../pipeline/abort-scope.js';
 import type { ChatEvent, FinishReason, Usage } from '../events/chat-events.js';
 import type { Middleware, ModelResponse, Next, RequestContext } from '../pipeline/types.js';
 import type { SluiceEvent } from './router-events.js';
@@ -90,7 +91,11 @@ class RequestReport {
     this.#ended = true;
 
     const context = this.#context;
-    const aborted = SluiceError.isInstance(error) && error.kind === 'aborted';
+    // The caller's abort ends the request however the layer it reached reports it: a queued
+    // request's budget rejects with the signal's own reason (a DOMException, any value).
+    const aborted =
+      error !== undefined &&
+      (isAborted(context) || (SluiceError.isInstance(error) && error.kind === 'aborted'));
     const outcome: RequestEnd['outcome'] =
       error === undefined
         ? stoppedEarly
@@ -109,7 +114,7 @@ class RequestReport {
       ...(this.#ttftMs === undefined ? {} : { ttftMs: this.#ttftMs }),
       ...(this.#finishReason === undefined ? {} : { finishReason: this.#finishReason }),
       ...(this.#usage === undefined ? {} : { usage: this.#usage }),
-      ...(error === undefined ? {} : { error: summarize(error) }),
+      ...(error === undefined ? {} : { error: summarize(error, aborted) }),
     });
   }
 
@@ -125,13 +130,11 @@ class RequestReport {
   }
 }
 
-function summarize(error: unknown): NonNullable<RequestEnd['error']> {
+function summarize(error: unknown, aborted: boolean): NonNullable<RequestEnd['error']> {
   if (!SluiceError.isInstance(error)) {
-    return {
-      kind: 'unknown',
-      code: 'SLUICE_UNKNOWN',
-      message: error instanceof Error ? error.message : String(error),
-    };
+    const message = error instanceof Error ? error.message : String(error);
+    if (aborted) return { kind: 'aborted', code: errorCodeOf('aborted'), message };
+    return { kind: 'unknown', code: 'SLUICE_UNKNOWN', message };
   }
   return {
     kind: error.kind,
