@@ -463,3 +463,82 @@ describe('workers and processes', { timeout: 90_000 }, () => {
     await until(() => budget.active === 0 && budget.pending === 0, 1_000);
   });
 });
+
+describe('a worker that fails', { timeout: 60_000 }, () => {
+  /** Collects every uncaughtException of this (the parent) process while the test runs. */
+  function watchParentCrashes(): unknown[] {
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown) => crashes.push(error);
+    process.on('uncaughtException', onCrash);
+    cleanups.push(() => process.off('uncaughtException', onCrash));
+    return crashes;
+  }
+
+  it('a worker that throws after attachBudget(): the parent survives, exited resolves 1 with the error, its leases are freed', async () => {
+    const { fleet, router, budget } = await setUp(2);
+    const crashes = watchParentCrashes();
+    const worker = fleet.spawnWorker(BUDGET_CLIENT, {
+      name: 'buggy',
+      workerData: {
+        action: 'hold-then-throw',
+        key: router.route().budgetKey,
+        limit: 2,
+        leases: 2,
+        message: 'sub-agent bug 42',
+      },
+    });
+    cleanups.push(() => worker.worker.terminate());
+    await nextReport(worker.worker, 'holding', 30_000);
+    expect(budget.active).toBe(2);
+
+    worker.worker.postMessage({ type: 'throw' });
+
+    expect(await worker.exited).toBe(1);
+    expect(worker.error).toBeInstanceOf(Error);
+    expect(worker.error?.message).toBe('sub-agent bug 42');
+    const closed = await worker.connection.closed;
+    expect(closed.leasesFreed).toBe(2);
+    expect(budget.active).toBe(0);
+    expect(crashes).toEqual([]);
+    // The fleet goes on serving: the root still gets leases.
+    expect(await fleet.root.chat(hello).text()).not.toBe('');
+  });
+
+  it('a worker file that does not exist: the parent survives, exited resolves 1 with MODULE_NOT_FOUND', async () => {
+    const { fleet, budget } = await setUp(2);
+    const crashes = watchParentCrashes();
+    const missing = new URL('./fixtures/no-such-sub-agent.mjs', import.meta.url);
+    const worker = fleet.spawnWorker(missing);
+
+    expect(worker.session.name).toBe('no-such-sub-agent');
+    expect(await worker.exited).toBe(1);
+    expect(worker.error).toMatchObject({ code: 'MODULE_NOT_FOUND' });
+    expect(worker.error?.message).toContain('no-such-sub-agent.mjs');
+    expect((await worker.connection.closed).leasesFreed).toBe(0);
+    expect(budget.active).toBe(0);
+    expect(crashes).toEqual([]);
+  });
+
+  it('a clean exit leaves error undefined', async () => {
+    const { fleet } = await setUp(1);
+    const worker = fleet.spawnWorker(new URL('data:text/javascript,export {}'), { name: 'noop' });
+    expect(await worker.exited).toBe(0);
+    expect(worker.error).toBeUndefined();
+  });
+
+  it('a file Node refuses outright throws a config SluiceError naming the file, and adds no session', async () => {
+    const { fleet } = await setUp(1);
+    const before = fleet.sessions().map((session) => session.id);
+    let thrown: unknown;
+    try {
+      fleet.spawnWorker('sub-agent.mjs');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(SluiceError);
+    expect(thrown).toMatchObject({ kind: 'config' });
+    expect((thrown as SluiceError).message).toContain('"sub-agent.mjs"');
+    expect((thrown as SluiceError).hint).toContain("'./'");
+    expect(fleet.sessions().map((session) => session.id)).toEqual(before);
+  });
+});

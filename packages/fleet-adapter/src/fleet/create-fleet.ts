@@ -81,7 +81,11 @@ export interface Fleet {
   /**
    * Starts a worker thread as a new child session. Inside it, `attachBudget()` returns a
    * registry whose budgets are this fleet's; pass it to `createRouter({ config, budgets })`.
-   * The worker's leases are freed the moment it exits.
+   * The worker's leases are freed the moment it exits. A worker that throws or whose file does
+   * not exist does not crash this process: `exited` resolves with 1 and `error` holds the error.
+   *
+   * @throws SluiceError kind `config` when Node refuses `file` outright (e.g. `'sub-agent.js'`
+   *   without `./`); no session is added then.
    */
   spawnWorker(file: string | URL, options?: FleetWorkerOptions): FleetWorker;
   /** Forks a child process as a new child session; like {@link spawnWorker}, over IPC. */
@@ -191,6 +195,13 @@ export function createFleet(options: FleetOptions): Fleet {
     });
   }
 
+  function unplace(session: FleetSession): void {
+    byId.delete(session.id);
+    const siblings = session.parent?.children;
+    const index = siblings?.indexOf(session) ?? -1;
+    if (index >= 0) siblings?.splice(index, 1);
+  }
+
   return {
     router,
     budgets: router.budgets,
@@ -201,12 +212,20 @@ export function createFleet(options: FleetOptions): Fleet {
     spawnWorker(file, workerOptions = {}) {
       const { name, parent, priority, share, ...rest } = workerOptions;
       const session = placeChild({ name, parent, priority, share }, nameOf(file));
-      const spawned = spawnBudgetWorker(server, file, {
-        ...rest,
-        session: { id: session.id, priority: session.priority, share: session.share },
-      });
+      let spawned: BudgetWorker;
+      try {
+        spawned = spawnBudgetWorker(server, file, {
+          ...rest,
+          session: { id: session.id, priority: session.priority, share: session.share },
+        });
+      } catch (error) {
+        // Node refused the file outright: no worker, so no session for it in the tree either.
+        unplace(session);
+        throw error;
+      }
       bind(session, spawned.connection);
-      return { ...spawned, session };
+      // Object.assign keeps `error` a live getter (a spread would copy its current value).
+      return Object.assign(spawned, { session });
     },
     spawnProcess(modulePath, args = [], processOptions = {}) {
       const { name, parent, priority, share, ...rest } = processOptions;
@@ -240,6 +259,14 @@ function bind(session: FleetSession, connection: FleetWorker['connection']): voi
 }
 
 function nameOf(file: string | URL): string {
-  const path = file instanceof URL || file.startsWith('file:') ? fileURLToPath(file) : file;
+  const text = String(file);
+  // Not a file: URL (data:, http:, a typo): Node's own error comes from spawnBudgetWorker.
+  if (/^[a-z][a-z0-9+.-]+:/i.test(text) && !text.startsWith('file:')) return 'worker';
+  let path = text;
+  try {
+    if (text.startsWith('file:')) path = fileURLToPath(text);
+  } catch {
+    return 'worker';
+  }
   return basename(path, extname(path)) || 'worker';
 }

@@ -19,8 +19,19 @@ export interface SpawnBudgetWorkerOptions extends Omit<WorkerOptions, 'env'> {
 export interface BudgetWorker {
   readonly worker: Worker;
   readonly connection: BudgetConnection;
-  /** Resolves with the exit code once the worker has exited and its leases are free. */
+  /**
+   * Resolves with the exit code once the worker has exited and its leases are free; never
+   * rejects. A worker that died of an uncaught exception, or whose file could not be loaded,
+   * exits with code 1 (like a child process that failed); its error is then in {@link error}.
+   */
   readonly exited: Promise<number>;
+  /**
+   * The uncaught exception the worker died of, or the error that kept its file from loading
+   * (`ERR_MODULE_NOT_FOUND`, a syntax error); `undefined` while it runs and after a clean exit.
+   * Set before {@link exited} resolves. The parent never crashes on it: the worker's 'error'
+   * event is handled here (listeners of your own on `worker` still get it).
+   */
+  readonly error: Error | undefined;
 }
 
 /**
@@ -28,7 +39,13 @@ export interface BudgetWorker {
  * dedicated MessagePort (posted to it with the key `@sluice/budget-port`) and `SLUICE_BUDGET=worker:`.
  * When the worker exits, for whatever reason, its leases are released at once.
  *
- * @throws SluiceError kind `config` when `env` is `SHARE_ENV` (the worker needs its own variable).
+ * A worker that throws an uncaught exception (before or after `attachBudget()`), or whose file does
+ * not exist, does not take the parent down: `exited` resolves with its exit code (1), `error`
+ * holds the exception and its leases are released.
+ *
+ * @throws SluiceError kind `config` when `env` is `SHARE_ENV` (the worker needs its own variable),
+ *   or when Node refuses `file` outright (a relative path without `./`, a URL that is not
+ *   `file:` or `data:`).
  */
 export function spawnBudgetWorker(
   server: BudgetServer,
@@ -44,11 +61,28 @@ export function spawnBudgetWorker(
     });
   }
 
-  const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(file, {
-    ...workerOptions,
-    env: { ...(env ?? process.env), [BUDGET_ENV]: 'worker:' },
+  let worker: Worker;
+  try {
+    worker = new Worker(file, {
+      ...workerOptions,
+      env: { ...(env ?? process.env), [BUDGET_ENV]: 'worker:' },
+    });
+  } catch (cause) {
+    throw new SluiceError({
+      kind: 'config',
+      message: `spawnWorker: Node could not start a worker from file ${JSON.stringify(String(file))}: ${(cause as Error).message}`,
+      hint: "Pass an absolute path, a path starting with './' or '../', or a file: URL such as new URL('./sub-agent.js', import.meta.url).",
+      cause,
+    });
+  }
+  // Without a listener, a worker's uncaught exception (or a file that fails to load) is rethrown
+  // in the parent as an uncaughtException. Keep it for the caller instead; 'exit' follows.
+  let failure: Error | undefined;
+  worker.on('error', (error) => {
+    failure ??= error instanceof Error ? error : new Error(String(error));
   });
+
+  const { port1, port2 } = new MessageChannel();
   worker.postMessage({ [WORKER_PORT_KEY]: port2 }, [port2]);
 
   const channel = messagePortChannel<ClientFrame, ServerFrame>(port1);
@@ -58,10 +92,21 @@ export function spawnBudgetWorker(
 
   const exited = new Promise<number>((resolve) => {
     worker.once('exit', (code) => {
-      connection.close(`the worker exited with code ${code}`);
+      connection.close(
+        failure
+          ? `the worker failed with an uncaught ${failure.name} and exited with code ${code}`
+          : `the worker exited with code ${code}`,
+      );
       port1.close();
       void connection.closed.then(() => resolve(code));
     });
   });
-  return { worker, connection, exited };
+  return {
+    worker,
+    connection,
+    exited,
+    get error() {
+      return failure;
+    },
+  };
 }
