@@ -71,6 +71,39 @@ describe('router.chat input', () => {
   );
 });
 
+describe('a request that cannot be serialized', () => {
+  const circular: Record<string, unknown> = { role: 'user', content: 'hi' };
+  circular.self = circular;
+  test.each([
+    ['a circular message', { messages: [circular] }, /cannot be sent as JSON: Converting circular/],
+    [
+      'a BigInt maxTokens',
+      { messages: [{ role: 'user', content: 'hi' }], maxTokens: 10n },
+      /cannot be sent as JSON: Do not know how to serialize a BigInt/,
+    ],
+  ])(
+    '%s is a bad-request: never sent, not retried, lease released',
+    async (_name, request, message) => {
+      const { router, budgets, sent } = makeRouter(() => sse('x'));
+      const events: string[] = [];
+      router.subscribe((event) => events.push(event.type));
+
+      const error = await router
+        .chat(request as unknown as ChatRequest)
+        .text()
+        .catch((caught: unknown) => caught);
+
+      expect(SluiceError.isInstance(error) && error.kind).toBe('bad-request');
+      expect((error as SluiceError).retryable).toBe(false);
+      expect((error as SluiceError).message).toMatch(message);
+      expect((error as SluiceError).hint).toMatch(/plain JSON values/);
+      expect(sent()).toBe(0);
+      expect(events.filter((type) => type === 'retry')).toEqual([]);
+      expect(budgets.list().every((budget) => budget.active === 0)).toBe(true);
+    },
+  );
+});
+
 describe('ChatStream collectors', () => {
   test('text() twice and result() after it give the same answer from one request', async () => {
     const { router, sent } = makeRouter(() => sse('Hello'));

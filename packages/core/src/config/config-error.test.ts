@@ -394,6 +394,50 @@ describe('secrets are masked', () => {
   });
 });
 
+describe('an API key that fetch could not send', () => {
+  test.each([
+    ['a line break inside', 'sk-trial-SECRET\n-123456', 'a line break at position 16'],
+    ['a non-ASCII character', 'sk-trial-SECRET-12345中', 'a non-ASCII character at position 22'],
+    ['a space inside', 'sk-trial SECRET-123456', 'a space at position 9'],
+  ])('%s is a config problem at load, with the key masked', (_name, apiKey, where) => {
+    const error = failure({ providers: { glm: { use: 'zhipu', apiKey } }, routes: validRoutes });
+
+    const issue = issueAt(error, 'providers.glm.apiKey');
+    expect(issue.message).toBe(
+      `contains a character that cannot be sent in an HTTP header (${where}, from apiKey)`,
+    );
+    expect(issue.fix).toMatch(/copy the key again/);
+    expect(error.message).not.toContain('SECRET');
+  });
+
+  test('a key read from the environment says which variable it came from', () => {
+    let caught: unknown;
+    try {
+      resolveConfig(
+        { providers: { glm: { use: 'zhipu', apiKey: 'env:MY_KEY' } }, routes: validRoutes },
+        { providers: [zhipuLike], env: { MY_KEY: 'sk-trial-\u0007SECRET-123456' } },
+      );
+    } catch (error) {
+      caught = error;
+    }
+    const issue = issueAt(caught as ConfigError, 'providers.glm.apiKey');
+    expect(issue.message).toContain('a control character at position 10, from env:MY_KEY');
+    expect((caught as ConfigError).message).not.toContain('SECRET');
+  });
+
+  test('surrounding whitespace is still trimmed, not refused', () => {
+    expect(() =>
+      resolveConfig(
+        {
+          providers: { glm: { use: 'zhipu', apiKey: '  sk-trial-SECRET-123456\n' } },
+          routes: validRoutes,
+        },
+        { providers: [zhipuLike], env: {} },
+      ),
+    ).not.toThrow();
+  });
+});
+
 describe('shape problems read as plain words with a fix', () => {
   test('no config, or providers and routes missing or of the wrong type', () => {
     expect(failure(undefined).issues).toEqual([

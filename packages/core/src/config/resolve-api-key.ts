@@ -31,6 +31,38 @@ export function resolveApiKey(
   descriptor: ProviderDescriptor,
   context: Context,
 ): ResolvedApiKey {
+  const resolved = findApiKey(name, instance, descriptor, context);
+  const bad = resolved.apiKey === undefined ? -1 : resolved.apiKey.search(NOT_SENDABLE);
+  if (bad >= 0) {
+    // fetch would refuse the header at every send, as a retryable network error far from here.
+    const from = resolved.apiKeySource === 'literal' ? 'apiKey' : resolved.apiKeySource;
+    context.issues.add(
+      ['providers', name, 'apiKey'],
+      `contains a character that cannot be sent in an HTTP header (${describeChar(resolved.apiKey!, bad)} at position ${bad + 1}, from ${from})`,
+      'copy the key again from the provider console; keys are plain ASCII with no spaces or line breaks inside',
+      resolved.apiKey,
+    );
+  }
+  return resolved;
+}
+
+/** Anything but visible ASCII: a key goes into a header, where fetch accepts no other text. */
+const NOT_SENDABLE = /[^\x21-\x7e]/;
+
+function describeChar(text: string, index: number): string {
+  const code = text.charCodeAt(index);
+  if (code === 0x20) return 'a space';
+  if (code === 0x0a || code === 0x0d) return 'a line break';
+  if (code < 0x20 || code === 0x7f) return 'a control character';
+  return 'a non-ASCII character';
+}
+
+function findApiKey(
+  name: string,
+  instance: Loose,
+  descriptor: ProviderDescriptor,
+  context: Context,
+): ResolvedApiKey {
   const configured = optionalString(instance.apiKey);
   const requiresApiKey = descriptor.auth.type !== 'none';
 

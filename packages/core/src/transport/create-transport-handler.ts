@@ -55,13 +55,15 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     const aborted = abortStateOf(context);
     const sentAt = performance.now();
 
+    // A request that cannot be serialized fails the same way at every attempt: not a network error.
+    const body = serializeRequest(context);
     let response: Response;
     try {
       if (aborted.aborted) throw aborted.reason;
       const init: RequestInit = {
         method: 'POST',
         headers: requestHeaders(route, credential, context.request.stream !== false),
-        body: JSON.stringify(buildChatRequestBody(context.request, route)),
+        body,
         // A chat endpoint has no business redirecting a POST that carries a key. With 'error',
         // fetch also skips cloning the request (a tee of its body stream) on every send, which
         // measured about 45 µs of CPU per request on the router-overhead bench.
@@ -350,6 +352,24 @@ function requestHeaders(
     headers[name] = name === 'authorization' ? `Bearer ${credential}` : credential;
   }
   return headers;
+}
+
+function serializeRequest(context: RequestContext): string {
+  try {
+    return JSON.stringify(buildChatRequestBody(context.request, context.route));
+  } catch (error) {
+    const route = context.route;
+    throw new SluiceError({
+      kind: 'bad-request',
+      retryable: false,
+      phase: 'config',
+      message: `The request on route "${route.name}" cannot be sent as JSON: ${(error as Error).message}.`,
+      hint: 'Pass plain JSON values in the request: no circular references, BigInt, or class instances with cycles.',
+      route: route.name,
+      providerId: route.provider.id,
+      cause: error,
+    });
+  }
 }
 
 function missingKeyError(route: ResolvedRoute): SluiceError {
