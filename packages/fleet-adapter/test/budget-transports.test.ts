@@ -353,6 +353,59 @@ describe('attachBudget', () => {
     );
   });
 
+  it('rejects a handshakeTimeoutMs that is not a number of ms from 1 to 2147483647, naming it', () => {
+    // Before any attaching: a memory fallback would otherwise accept anything.
+    for (const bad of [-1, 0, 0.5, Number.NaN, Infinity, 2_147_483_648, '5000']) {
+      let thrown: unknown;
+      try {
+        attachBudget({ env: {}, fallback: 'memory', handshakeTimeoutMs: bad as number });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, String(bad)).toBeInstanceOf(SluiceError);
+      expect(thrown).toMatchObject({ kind: 'config' });
+      expect((thrown as SluiceError).message).toContain(
+        `attachBudget: handshakeTimeoutMs must be a number of ms from 1 to 2147483647, got ${typeof bad === 'string' ? `"${bad}"` : String(bad)}.`,
+      );
+      expect((thrown as SluiceError).hint).toContain('{ handshakeTimeoutMs: 5000 }');
+    }
+    expect(attachBudget({ env: {}, fallback: 'memory', handshakeTimeoutMs: 1 }).url).toBe(
+      'memory:',
+    );
+  });
+
+  it('rejects unknown options with a did-you-mean, and a bad fallback, url or env by name', () => {
+    const bad = (options: unknown) => () =>
+      attachBudget(options as Parameters<typeof attachBudget>[0]);
+    expect(bad({ handshakeTimeout: 100 })).toThrow(
+      'attachBudget: unknown option "handshakeTimeout"; did you mean "handshakeTimeoutMs"?',
+    );
+    expect(bad({ fallbak: 'memory' })).toThrow('did you mean "fallback"?');
+    expect(bad({ zzz: 1 })).toThrow(
+      'unknown option "zzz". Its options are url, env, fallback, handshakeTimeoutMs.',
+    );
+    expect(bad({ env: {}, fallback: 'mem' })).toThrow(
+      "attachBudget: fallback must be 'error' or 'memory', got \"mem\".",
+    );
+    expect(bad({ url: 42 })).toThrow('attachBudget: url must be a string');
+    expect(bad({ env: 'SLUICE_BUDGET=ipc:' })).toThrow('attachBudget: env must be an object');
+    expect(bad(null)).toThrow('attachBudget: options must be an object, got null.');
+  });
+
+  it('createRemoteBudgetBackend rejects a bad handshakeTimeoutMs too', () => {
+    const { port1 } = new MessageChannel();
+    cleanups.push(() => port1.close());
+    expect(() =>
+      createRemoteBudgetBackend(messagePortChannel<ServerFrame, ClientFrame>(port1), {
+        name: 'ipc',
+        owner: 'the test',
+        handshakeTimeoutMs: -1,
+      }),
+    ).toThrow(
+      'createRemoteBudgetBackend: handshakeTimeoutMs must be a number of ms from 1 to 2147483647, got -1.',
+    );
+  });
+
   it('refuses worker: on the main thread and ipc: without an IPC channel', () => {
     expect(() => attachBudget({ url: 'worker:' })).toThrow(/main thread/);
     if (typeof process.send !== 'function') {

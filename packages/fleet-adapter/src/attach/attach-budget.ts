@@ -12,6 +12,8 @@ import {
 import type { ClientFrame, ServerFrame } from '../protocol/budget-protocol.js';
 import { deferredChannel } from '../protocol/deferred-channel.js';
 import { ipcChannel, messagePortChannel, socketChannel } from '../protocol/frame-channels.js';
+import { checkHandshakeTimeout, describeValue } from '../util/check-options.js';
+import { closestName } from '../util/closest-name.js';
 
 /** The environment variable that tells a process where its parent's budgets are. */
 export const BUDGET_ENV = 'SLUICE_BUDGET';
@@ -56,9 +58,14 @@ export interface AttachBudgetOptions {
    * that runs both under a fleet and on its own.
    */
   fallback?: 'error' | 'memory';
-  /** How long the parent has to answer the handshake, in ms. Default 5000. */
+  /**
+   * How long the parent has to answer the handshake, in ms: a finite number from 1 to
+   * 2 147 483 647 (the longest timer Node keeps). Default 5000.
+   */
   handshakeTimeoutMs?: number;
 }
+
+const ATTACH_OPTION_KEYS = ['url', 'env', 'fallback', 'handshakeTimeoutMs'] as const;
 
 /**
  * Opens an attached budget for one url. `url` is the whole value (`unix:/run/b.sock`); the
@@ -115,11 +122,13 @@ export function registerBudgetScheme(scheme: string, handler: BudgetSchemeHandle
  * const router = createRouter({ config, budgets: attachBudget() });
  * ```
  *
- * @throws SluiceError kind `config` when there is nothing to attach to (and `fallback` is not
- *   `memory`), when the scheme is unknown, or when `worker:`/`ipc:` is used outside a worker or
- *   forked child.
+ * @throws SluiceError kind `config` when an option is not accepted (an unknown key, a
+ *   `handshakeTimeoutMs` that is not a number of ms from 1 to 2147483647, a `fallback` other than
+ *   `error`/`memory`), when there is nothing to attach to (and `fallback` is not `memory`), when
+ *   the scheme is unknown, or when `worker:`/`ipc:` is used outside a worker or forked child.
  */
 export function attachBudget(options: AttachBudgetOptions = {}): AttachedBudget {
+  checkAttachOptions(options);
   const env = options.env ?? process.env;
   const url = options.url ?? env[BUDGET_ENV];
   if (url === undefined || url === '') {
@@ -152,6 +161,48 @@ export function attachBudget(options: AttachBudgetOptions = {}): AttachedBudget 
     await close();
   };
   return budget;
+}
+
+function optionError(message: string, hint: string): SluiceError {
+  return new SluiceError({ kind: 'config', message: `attachBudget: ${message}`, hint });
+}
+
+/** @throws SluiceError kind `config` naming the first option that is not accepted. */
+function checkAttachOptions(options: AttachBudgetOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw optionError(
+      `options must be an object, got ${describeValue(options)}.`,
+      'Call attachBudget() or attachBudget({ url, fallback, handshakeTimeoutMs }).',
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if ((ATTACH_OPTION_KEYS as readonly string[]).includes(key)) continue;
+    const suggestion = closestName(key, ATTACH_OPTION_KEYS);
+    throw optionError(
+      `unknown option "${key}"${suggestion ? `; did you mean "${suggestion}"?` : '.'}`,
+      `Its options are ${ATTACH_OPTION_KEYS.join(', ')}.`,
+    );
+  }
+  const { url, env, fallback, handshakeTimeoutMs } = options;
+  if (url !== undefined && typeof url !== 'string') {
+    throw optionError(
+      `url must be a string such as "unix:/path/budget.sock", got ${describeValue(url)}.`,
+      `Pass the value serveBudgetBroker() advertises, or leave url out to read ${BUDGET_ENV}.`,
+    );
+  }
+  if (env !== undefined && (typeof env !== 'object' || env === null || Array.isArray(env))) {
+    throw optionError(
+      `env must be an object of environment variables, got ${describeValue(env)}.`,
+      'Pass e.g. { env: process.env }, or leave env out.',
+    );
+  }
+  if (fallback !== undefined && fallback !== 'error' && fallback !== 'memory') {
+    throw optionError(
+      `fallback must be 'error' or 'memory', got ${describeValue(fallback)}.`,
+      "Use 'memory' to run on the in-process budgets when there is no parent, or leave it out.",
+    );
+  }
+  checkHandshakeTimeout('attachBudget', handshakeTimeoutMs);
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   type WireBudgetState,
   type WireError,
 } from '../protocol/budget-protocol.js';
+import { checkHandshakeTimeout } from '../util/check-options.js';
 
 /** Options of {@link createRemoteBudgetBackend}. */
 export interface RemoteBudgetBackendOptions {
@@ -87,11 +88,15 @@ interface PendingAcquire {
  *
  * Once the channel closes, every waiting acquire and every later one rejects at once with a
  * `budget-unavailable` SluiceError naming what went away: it never hangs.
+ *
+ * @throws SluiceError kind `config` when `handshakeTimeoutMs` is not a number of ms from 1 to
+ *   2147483647.
  */
 export function createRemoteBudgetBackend(
   channel: FrameChannel<ServerFrame, ClientFrame>,
   options: RemoteBudgetBackendOptions,
 ): RemoteBudgetBackend {
+  checkHandshakeTimeout('createRemoteBudgetBackend', options.handshakeTimeoutMs);
   const budgets = new Map<string, RemoteBudget>();
   const pending = new Map<number, PendingAcquire>();
   const pendingStats = new Map<number, (states: WireBudgetState[]) => void>();
