@@ -95,6 +95,11 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     if (!response.ok) {
       throw await httpError(context, response, secrets);
     }
+    if (/^\s*text\/html\b/i.test(response.headers.get('content-type') ?? '')) {
+      // A web page, not an answer: a wrong endpoint, or a proxy's login or error page.
+      response.body?.cancel().catch(ignore);
+      throw htmlAnswerError(context, response.status);
+    }
 
     // The body is read through a reader owned here, so `cancel()` reaches the body even when the
     // fetch implementation does not tie its signal to a body already handed out (msw does not).
@@ -370,6 +375,20 @@ function serializeRequest(context: RequestContext): string {
       cause: error,
     });
   }
+}
+
+function htmlAnswerError(context: RequestContext, status: number): SluiceError {
+  const route = context.route;
+  return new SluiceError({
+    kind: 'provider',
+    retryable: false,
+    phase: 'headers',
+    message: `Route "${route.name}" (provider ${route.provider.id}) answered HTTP ${status} with a web page (content-type text/html), not a chat completion.`,
+    hint: `Check the endpoint of provider instance "${route.instance}" (it should end at the API's base, e.g. .../v1); a proxy's login or error page also answers HTML.`,
+    route: route.name,
+    providerId: route.provider.id,
+    status,
+  });
 }
 
 function missingKeyError(route: ResolvedRoute): SluiceError {

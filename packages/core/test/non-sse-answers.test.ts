@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { createBudgetRegistry } from '../src/budget/budget-registry.js';
+import { openAICompatible } from '../src/descriptor/open-ai-compatible.js';
+import { SluiceError } from '../src/errors/sluice-error.js';
+import { createRouter } from '../src/router/create-router.js';
+import type { Router } from '../src/router/types.js';
+
+let router: Router | undefined;
+afterEach(async () => {
+  await router?.close();
+  router = undefined;
+});
+
+describe('a 200 answer that is a web page', () => {
+  test.each([['text/html'], ['text/html; charset=utf-8'], ['TEXT/HTML']])(
+    'content-type %s names the page and the endpoint to check; not retried, body cancelled, lease released',
+    async (contentType) => {
+      let sent = 0;
+      let cancelled = 0;
+      const budgets = createBudgetRegistry();
+      router = createRouter({
+        config: {
+          providers: { proxy: { use: 'local', apiKey: 'k-0123456789abcdef' } },
+          routes: { default: { provider: 'proxy', model: 'm' } },
+        },
+        providers: [
+          openAICompatible({ id: 'local', baseURL: 'http://127.0.0.1:9/v1', models: ['m'] }),
+        ],
+        budgets,
+        fetch: (async () => {
+          sent += 1;
+          const page = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('<html><body>Sign in</body></html>'));
+            },
+            cancel() {
+              cancelled += 1;
+            },
+          });
+          return new Response(page, { headers: { 'content-type': contentType } });
+        }) as typeof fetch,
+      });
+
+      const error = await router
+        .chat({ messages: [{ role: 'user', content: 'hi' }] })
+        .text()
+        .catch((caught: unknown) => caught);
+
+      expect(SluiceError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({
+        kind: 'provider',
+        retryable: false,
+        phase: 'headers',
+        status: 200,
+      });
+      expect((error as SluiceError).message).toContain(
+        'answered HTTP 200 with a web page (content-type text/html), not a chat completion',
+      );
+      expect((error as SluiceError).hint).toContain(
+        'Check the endpoint of provider instance "proxy"',
+      );
+      expect(sent).toBe(1);
+      expect(cancelled).toBe(1);
+      expect(budgets.list().map((budget) => budget.active)).toEqual([0]);
+    },
+  );
+});
