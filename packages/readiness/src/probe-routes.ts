@@ -1,11 +1,63 @@
 import { SluiceError, type ResolvedRoute, type Router } from '@sluice/core';
+import { z } from 'zod';
+
+import { checkOptions, describeValue, wholeMs, type OptionRule } from './check-options.js';
 
 /** Options of {@link probeRoutes}. */
 export interface ProbeOptions {
   /** Aborting cancels every probe still running; their leases are freed by the router. */
   signal?: AbortSignal;
-  /** Longest a single probe may take, in ms, queue wait included. Default 30 000. */
+  /**
+   * Longest a single probe may take, in ms, queue wait included: a whole number from 1 to
+   * 2 147 483 647. Default 30 000.
+   */
   timeoutMs?: number;
+}
+
+const PROBE_OPTION_RULES: Record<string, OptionRule> = {
+  signal: {
+    schema: z.instanceof(AbortSignal),
+    accepts: 'an AbortSignal',
+    example: '{ signal: AbortSignal.timeout(60_000) }',
+  },
+  timeoutMs: wholeMs(1, '{ timeoutMs: 30_000 } (the default)'),
+};
+
+/** @throws SluiceError kind `config` naming the argument of probeRoutes that is not accepted. */
+function checkProbeArguments(routes: unknown, options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new SluiceError({
+      kind: 'config',
+      phase: 'config',
+      message: `probeRoutes: options must be an object, got ${describeValue(options)}.`,
+      hint: 'Call probeRoutes(router, routes, { timeoutMs, signal }), or leave options out.',
+    });
+  }
+  checkOptions('probeRoutes', options, PROBE_OPTION_RULES, true);
+  if (routes === undefined) return;
+  const bad = Array.isArray(routes)
+    ? routes.findIndex((route) => typeof route !== 'string' && !isResolvedRoute(route))
+    : -1;
+  if (!Array.isArray(routes) || bad >= 0) {
+    throw new SluiceError({
+      kind: 'config',
+      phase: 'config',
+      message: Array.isArray(routes)
+        ? `probeRoutes: routes[${bad}] must be a route name or a resolved route, got ${describeValue(routes[bad])}.`
+        : `probeRoutes: routes must be an array of route names or resolved routes, got ${describeValue(routes)}.`,
+      hint: "Pass e.g. ['default'] or router.routes(), or undefined to probe every route.",
+    });
+  }
+}
+
+function isResolvedRoute(value: unknown): value is ResolvedRoute {
+  const route = value as Partial<ResolvedRoute> | null;
+  return (
+    typeof route === 'object' &&
+    route !== null &&
+    typeof route.name === 'string' &&
+    typeof route.provider?.auth === 'object'
+  );
 }
 
 /** The outcome of one probe. */
@@ -81,12 +133,16 @@ async function probeOne(
  * route gets a {@link ProbeResult}. Routes without a required API key are skipped.
  *
  * @param routes Route names or resolved routes; default `router.routes()`.
+ * @throws SluiceError kind `config`, synchronously and before any probe is sent, when an
+ *   argument is not accepted: `timeoutMs` not a whole number of ms from 1 to 2147483647, `signal`
+ *   not an AbortSignal, an unknown option, `routes` not an array of names or resolved routes.
  */
-export async function probeRoutes(
+export function probeRoutes(
   router: Pick<Router, 'chat' | 'routes' | 'route'>,
   routes?: ReadonlyArray<string | ResolvedRoute>,
   options: ProbeOptions = {},
 ): Promise<ProbeResult[]> {
+  checkProbeArguments(routes, options);
   const targets = routes ?? router.routes();
   return Promise.all(
     targets.map((target) => {

@@ -1,4 +1,4 @@
-import { createBudgetRegistry, createRouter, type Router } from '@sluice/core';
+import { createBudgetRegistry, createRouter, SluiceError, type Router } from '@sluice/core';
 import { provider as zhipu } from '@sluice/provider-zhipu';
 import { startSimulator } from '@sluice/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import {
   createReadinessTracker,
   probeRoutes,
   readinessExitCode,
+  type ProbeOptions,
   renderReadinessTable,
   toReadinessJSON,
 } from '../src/index.js';
@@ -115,5 +116,53 @@ describe('probeRoutes', () => {
     controller.abort();
     const results = await probeRoutes(router, ['default'], { signal: controller.signal });
     expect(results[0]).toMatchObject({ outcome: 'failure', error: { kind: 'aborted' } });
+  });
+
+  it('bad options throw a config SluiceError synchronously, naming the option and the fix; no probe is sent', async () => {
+    const { router, simulator } = await setup();
+    const cases: Array<[unknown, string]> = [
+      [
+        { timeoutMs: -1 },
+        'probeRoutes: timeoutMs must be a whole number of ms from 1 to 2147483647, got -1.',
+      ],
+      [{ timeoutMs: 0 }, 'timeoutMs must be a whole number of ms from 1 to 2147483647, got 0.'],
+      [{ timeoutMs: Number.NaN }, 'got NaN.'],
+      [{ timeoutMs: Infinity }, 'got Infinity.'],
+      [{ timeoutMs: 1.5 }, 'got 1.5.'],
+      [{ timeoutMs: 2 ** 32 }, 'got 4294967296.'],
+      [{ timeoutMs: '30000' }, 'got "30000".'],
+      [{ signal: 'abort' }, 'probeRoutes: signal must be an AbortSignal, got "abort".'],
+      [
+        { timeout: 100 },
+        'probeRoutes: unknown option "timeout". Its options are signal, timeoutMs.',
+      ],
+      [null, 'probeRoutes: options must be an object, got null.'],
+    ];
+    for (const [options, message] of cases) {
+      let thrown: unknown;
+      let returned: unknown;
+      try {
+        returned = probeRoutes(router, undefined, options as ProbeOptions);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(returned, JSON.stringify(options)).toBeUndefined();
+      expect(thrown).toBeInstanceOf(SluiceError);
+      expect(thrown).toMatchObject({ kind: 'config' });
+      expect((thrown as SluiceError).message).toContain(message);
+    }
+    expect(() => probeRoutes(router, undefined, { timeoutMs: -1 })).toThrow(
+      'Pass e.g. { timeoutMs: 30_000 } (the default), or leave it out.',
+    );
+    expect(() => probeRoutes(router, 'default' as unknown as string[])).toThrow(
+      'probeRoutes: routes must be an array of route names or resolved routes, got "default".',
+    );
+    expect(() => probeRoutes(router, ['default', 42 as unknown as string])).toThrow(
+      'probeRoutes: routes[1] must be a route name or a resolved route, got 42.',
+    );
+    expect(simulator.stats().requests).toBe(0);
+    // The edges of the range are accepted.
+    const [result] = await probeRoutes(router, ['default'], { timeoutMs: 2_147_483_647 });
+    expect(result).toMatchObject({ route: 'default', outcome: 'success' });
   });
 });
