@@ -71,6 +71,71 @@ describe('router.chat input', () => {
   );
 });
 
+describe('router.chat options', () => {
+  test.each([
+    ['a misspelt key', { rout: 'default' }, /unknown option "rout" \(did you mean "route"\?\)/],
+    ['an unknown key', { model: 'x' }, /unknown option "model"\./],
+    [
+      'a route that is not a string',
+      { route: 1 },
+      /options\.route must be a route name \(a string\), got number/,
+    ],
+    ['a signal that is not one', { signal: {} }, /options\.signal must be an AbortSignal/],
+    [
+      'a NaN priority',
+      { priority: Number.NaN },
+      /options\.priority must be a finite number, got NaN/,
+    ],
+    [
+      'a session without id',
+      { session: { priority: 1 } },
+      /options\.session must be \{ id: string/,
+    ],
+    [
+      'an Infinity session priority',
+      { session: { id: 's', priority: Infinity } },
+      /options\.session\.priority must be a finite number, got Infinity/,
+    ],
+    [
+      'a zero session share',
+      { session: { id: 's', share: 0 } },
+      /options\.session\.share must be a finite number > 0, got 0/,
+    ],
+    ['options that are not an object', 'fast', /the options must be an object, got string/],
+  ])('%s is a bad-request at the call: nothing sent, no lease', (_name, options, message) => {
+    const { router, budgets, sent } = makeRouter(() => sse('x'));
+
+    let error: unknown;
+    try {
+      router.chat({ messages: [{ role: 'user', content: 'hi' }] }, options as never);
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(SluiceError.isInstance(error) && error.kind).toBe('bad-request');
+    expect((error as SluiceError).message).toMatch(message);
+    expect((error as SluiceError).hint).toBeTruthy();
+    expect(sent()).toBe(0);
+    expect(budgets.list().every((budget) => budget.active === 0)).toBe(true);
+  });
+
+  test('the documented options pass, and a signal from AbortSignal.timeout is one', async () => {
+    const { router } = makeRouter(() => sse('ok'));
+    const text = await router
+      .chat(
+        { messages: [{ role: 'user', content: 'hi' }] },
+        {
+          route: 'default',
+          signal: AbortSignal.timeout(5_000),
+          priority: 2,
+          session: { id: 's', priority: 1, share: 2 },
+        },
+      )
+      .text();
+    expect(text).toBe('ok');
+  });
+});
+
 describe('a request that cannot be serialized', () => {
   const circular: Record<string, unknown> = { role: 'user', content: 'hi' };
   circular.self = circular;

@@ -1,6 +1,7 @@
 import { defaultBudgetRegistry } from '../budget/budget-registry.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
 import type { ResolvedRoute } from '../config/resolved-route.js';
+import { closestName } from '../config/closest-name.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatRequest } from '../events/chat-request.js';
 import { ScopedRequestContext, type AbortScope } from '../pipeline/abort-scope.js';
@@ -109,6 +110,7 @@ export function createRouter(options: RouterOptions): Router {
     chat(request: ChatRequest, chatOptions: ChatOptions = {}): ChatStream {
       if (closed) throw closedError();
       checkChatRequest(request);
+      checkChatOptions(chatOptions);
       const route = config.route(chatOptions.route);
       const stream: ChatStream = createChatStream({
         route: route.name,
@@ -210,6 +212,104 @@ function closedError(): SluiceError {
     message: 'The router was closed; in-flight streams were cancelled.',
     hint: 'Create a new router to send more requests.',
   });
+}
+
+const CHAT_OPTIONS = ['route', 'session', 'signal', 'priority'];
+
+/**
+ * Catches options of `router.chat` that would fail later, or be ignored, as a bad-request at the
+ * call: a misspelt key (the request would silently take the default route), a route name that is
+ * not a string, a signal that is not an AbortSignal, a priority that is not a finite number.
+ */
+function checkChatOptions(options: unknown): void {
+  const fail = (message: string, hint: string) => {
+    throw new SluiceError({
+      kind: 'bad-request',
+      phase: 'config',
+      message: `router.chat: ${message}`,
+      hint,
+    });
+  };
+  if (typeof options !== 'object' || options === null) {
+    fail(
+      `the options must be an object, got ${options === null ? 'null' : typeof options}.`,
+      'Pass { route, session, signal, priority }, or nothing.',
+    );
+  }
+  const given = options as Record<string, unknown>;
+  for (const key in given) {
+    if (CHAT_OPTIONS.includes(key)) continue;
+    const near = closestName(key, CHAT_OPTIONS);
+    fail(
+      `unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}.`,
+      `The options are ${CHAT_OPTIONS.join(', ')}.`,
+    );
+  }
+  const { route, signal, priority, session } = given;
+  if (route !== undefined && typeof route !== 'string') {
+    fail(
+      `options.route must be a route name (a string), got ${typeof route}.`,
+      'Pass the name of a route in the config.',
+    );
+  }
+  if (signal !== undefined && !isAbortSignal(signal)) {
+    fail(
+      `options.signal must be an AbortSignal, got ${describeValue(signal)}.`,
+      'Pass controller.signal of an AbortController, or AbortSignal.timeout(ms).',
+    );
+  }
+  if (priority !== undefined && !(typeof priority === 'number' && Number.isFinite(priority))) {
+    fail(
+      `options.priority must be a finite number, got ${String(priority)}.`,
+      "Higher goes first; the default is the session's priority, else 0.",
+    );
+  }
+  if (session !== undefined) {
+    const ref = session as { id?: unknown; priority?: unknown; share?: unknown } | null;
+    if (typeof ref !== 'object' || ref === null || typeof ref.id !== 'string' || ref.id === '') {
+      fail(
+        'options.session must be { id: string, priority?, share? }.',
+        'Pass a session of the fleet, or { id } of your own.',
+      );
+    }
+    const sessionPriority = ref!.priority;
+    if (
+      sessionPriority !== undefined &&
+      !(typeof sessionPriority === 'number' && Number.isFinite(sessionPriority))
+    ) {
+      fail(
+        `options.session.priority must be a finite number, got ${String(sessionPriority)}.`,
+        'Higher goes first; the default is 0.',
+      );
+    }
+    const share = ref!.share;
+    if (
+      share !== undefined &&
+      !(typeof share === 'number' && Number.isFinite(share) && share > 0)
+    ) {
+      fail(
+        `options.session.share must be a finite number > 0, got ${String(share)}.`,
+        "A share is the session's weight among sessions of the same priority; the default is 1.",
+      );
+    }
+  }
+}
+
+/** Duck-typed, so a signal from another realm or copy of the runtime passes too. */
+function isAbortSignal(value: unknown): boolean {
+  const signal = value as { aborted?: unknown; addEventListener?: unknown } | null;
+  return (
+    typeof signal === 'object' &&
+    signal !== null &&
+    typeof signal.aborted === 'boolean' &&
+    typeof signal.addEventListener === 'function'
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object without the AbortSignal interface`;
+  return typeof value;
 }
 
 /**
