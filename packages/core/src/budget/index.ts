@@ -24,6 +24,7 @@ export { BudgetEvents } from './budget-events.js';
 export {
   checkAcquireOptions,
   checkBudgetKey,
+  checkCooldownUntil,
   checkLimit,
   rejectionBeforeQueue,
 } from './lease-budget.js';

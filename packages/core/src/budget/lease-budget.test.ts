@@ -470,6 +470,24 @@ describe('createLeaseBudget: cooldown', () => {
     expect(waiter.status).toBe('fulfilled');
   });
 
+  it.each([
+    ['Infinity', Number.POSITIVE_INFINITY, 'Infinity'],
+    ['NaN', Number.NaN, 'NaN'],
+    ['a string', '123', '"123"'],
+  ])(
+    'a cooldown until %s is refused, so no acquire can wait forever',
+    async (_name, untilMs, shown) => {
+      const budget = createLeaseBudget({ key: 'cool-bad', limit: 1 });
+
+      expect(() => budget.cooldown(untilMs as number, 'x')).toThrow(
+        `Budget "cool-bad": cooldown needs a finite epoch time in ms, got ${shown}.`,
+      );
+      expect(budget.cooldownUntil).toBe(0);
+      const lease = await budget.acquire();
+      lease.release();
+    },
+  );
+
   it('a deadline in the past changes nothing', async () => {
     const budget = createLeaseBudget({ key: 'k', limit: 1 });
     budget.cooldown(Date.now() - 5, 'stale');

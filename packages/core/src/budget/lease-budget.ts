@@ -186,12 +186,7 @@ class LeaseBudget implements Budget {
   }
 
   cooldown(untilMs: number, reason: string): void {
-    if (typeof untilMs !== 'number' || Number.isNaN(untilMs)) {
-      throw new SluiceError({
-        kind: 'config',
-        message: `Budget "${this.key}": cooldown needs an epoch time in ms, got ${describe(untilMs)}.`,
-      });
-    }
+    checkCooldownUntil(this.key, untilMs);
 
     // One shared deadline: a later one extends it, an earlier or past one changes nothing.
     const now = Date.now();
@@ -480,6 +475,20 @@ class LeaseBudget implements Budget {
  */
 function clampDelay(delayMs: number): number {
   return Math.min(Math.max(0, delayMs), 2_147_483_647);
+}
+
+/**
+ * Validates a cooldown's end: a finite epoch time in ms. `Infinity` would pause the budget for
+ * good, so every queued and later acquire would wait forever. Shared by every Budget
+ * implementation.
+ */
+export function checkCooldownUntil(key: string, untilMs: unknown): asserts untilMs is number {
+  if (typeof untilMs === 'number' && Number.isFinite(untilMs)) return;
+  throw new SluiceError({
+    kind: 'config',
+    message: `Budget "${key}": cooldown needs a finite epoch time in ms, got ${describe(untilMs)}.`,
+    hint: 'Pass Date.now() + the wait in ms, e.g. from the Retry-After header.',
+  });
 }
 
 /**
