@@ -283,6 +283,38 @@ describe('API keys', () => {
   });
 });
 
+describe('a key in the endpoint query string', () => {
+  test('is masked in JSON and inspect output of the route and instance, and still sent', async () => {
+    const { inspect } = await import('node:util');
+    const resolved = resolveConfig(
+      {
+        providers: {
+          z: {
+            use: 'zhipu',
+            apiKey: KEY,
+            endpoint: 'https://gw.example/v1?api_key=QS-SECRET-1&region=eu',
+          },
+        },
+        routes: { r: { provider: 'z' } },
+      },
+      { providers: [zhipuLike], env: {} },
+    );
+    const route = resolved.route();
+
+    expect(route.url).toContain('api_key=QS-SECRET-1');
+    for (const shown of [
+      JSON.stringify(route),
+      JSON.stringify([...resolved.instances.values()]),
+      inspect(route, { depth: 5 }),
+    ]) {
+      expect(shown).not.toContain('QS-SECRET-1');
+    }
+    expect(JSON.parse(JSON.stringify(route)).url).toBe(
+      'https://gw.example/v1/chat/completions?api_key=***&region=eu',
+    );
+  });
+});
+
 describe('budget keys', () => {
   test('instance and the first 12 hex chars of sha256(key), never the key', () => {
     const route = resolveConfig(

@@ -23,7 +23,7 @@ const SECRET_SAFE = {
     );
     return {
       ...rest,
-      ...(url === undefined ? {} : { url: maskUrlCredentials(url) }),
+      ...(url === undefined ? {} : { url: maskUrlSecrets(url) }),
       apiKey: apiKey === undefined ? undefined : maskSecret(apiKey),
       headers: safeHeaders,
       ...(budget === undefined
@@ -35,6 +35,23 @@ const SECRET_SAFE = {
     return this.toJSON();
   },
 };
+
+/**
+ * The URL with its user info and any secret-looking query parameter (`api_key`, `token`, ...)
+ * masked: some endpoints are configured with the key in the query string.
+ */
+export function maskUrlSecrets(value: string): string {
+  const masked = maskUrlCredentials(value);
+  if (!URL.canParse(masked)) return masked;
+  const url = new URL(masked);
+  let changed = false;
+  for (const [name, param] of [...url.searchParams]) {
+    if (!SECRET_HEADER.test(name) || param === '') continue;
+    url.searchParams.set(name, '***');
+    changed = true;
+  }
+  return changed ? url.toString() : masked;
+}
 
 /**
  * Copies `value` onto an object whose JSON and `util.inspect` forms mask the key, secret
