@@ -62,6 +62,7 @@ export { renderDashboardPage, type DashboardPageOptions } from './dashboard-page
 export {
   createDashboardToken,
   isLoopbackHost,
+  MIN_PUSH_GAP_MS,
   startDashboard,
   type Dashboard,
   type DashboardOptions,

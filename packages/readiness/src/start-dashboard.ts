@@ -2,6 +2,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SluiceError } from '@sluice/core';
+import { z } from 'zod';
+
+import { checkOptions, wholeMs, type OptionRule } from './check-options.js';
 import { renderDashboardPage } from './dashboard-page.js';
 import { createReadinessMetrics } from './readiness-metrics.js';
 import type { ReadinessTracker } from './readiness-tracker.js';
@@ -19,9 +22,16 @@ export interface DashboardOptions {
    * characters; {@link createDashboardToken} makes one.
    */
   token?: string;
-  /** Interval of SSE snapshot pushes, in ms (besides pushes on change). Default 1000. */
+  /**
+   * Interval of SSE snapshot pushes, in ms (besides pushes on change): a whole number from
+   * {@link MIN_PUSH_GAP_MS} (250) up. Default 1000.
+   */
   intervalMs?: number;
-  /** Shortest gap between two pushes caused by changes, in ms. Default 250. */
+  /**
+   * Shortest gap between two pushes to a client, in ms: a whole number from
+   * {@link MIN_PUSH_GAP_MS} (250) up, so a client never gets more than 4 snapshots a second.
+   * Default 250.
+   */
   minPushGapMs?: number;
   /** Page title. Default `Sluice readiness`. */
   title?: string;
@@ -35,6 +45,39 @@ export interface Dashboard {
   /** Ends every SSE stream and closes the server. Idempotent. */
   close(): Promise<void>;
 }
+
+/** The shortest gap between two SSE pushes: at most 4 snapshots per second reach a client. */
+export const MIN_PUSH_GAP_MS = 250;
+
+const PER_SECOND = ' (a client gets at most 4 snapshots a second)';
+const DASHBOARD_OPTION_RULES: Record<string, OptionRule> = {
+  tracker: {
+    schema: z.custom((value) => {
+      const tracker = value as { snapshot?: unknown; subscribe?: unknown } | null;
+      return typeof tracker?.snapshot === 'function' && typeof tracker.subscribe === 'function';
+    }),
+    accepts: 'a readiness tracker',
+    example: '{ tracker: createReadinessTracker({ router }) }',
+  },
+  port: {
+    schema: z.number().int().min(0).max(65_535),
+    accepts: 'a whole number from 0 to 65535',
+    example: '{ port: 7357 } (0 picks a free port)',
+  },
+  host: {
+    schema: z.string().min(1),
+    accepts: 'a host name or address',
+    example: "{ host: '127.0.0.1' } (the default)",
+  },
+  token: {
+    schema: z.string(),
+    accepts: 'a string',
+    example: '{ token: createDashboardToken() }',
+  },
+  intervalMs: wholeMs(MIN_PUSH_GAP_MS, '{ intervalMs: 1000 } (the default)', PER_SECOND),
+  minPushGapMs: wholeMs(MIN_PUSH_GAP_MS, '{ minPushGapMs: 250 } (the default)', PER_SECOND),
+  title: { schema: z.string(), accepts: 'a string', example: "{ title: 'Sluice readiness' }" },
+};
 
 /** A random token for {@link DashboardOptions.token}: 32 URL-safe characters. */
 export function createDashboardToken(): string {
@@ -86,10 +129,25 @@ function send(response: ServerResponse, status: number, type: string, body: stri
  * snapshot every `intervalMs` and on change), `/readiness.json` and `/metrics` (Prometheus),
  * all from the same tracker. Binds 127.0.0.1 by default.
  *
- * @throws SluiceError (kind `config`) when `host` is not loopback and no token is given, or the
- *   token is shorter than 16 characters; rejects when the port cannot be bound.
+ * @throws SluiceError (kind `config`) when an option is not accepted (an unknown key,
+ *   `intervalMs` or `minPushGapMs` below 250 ms or not a whole number, a port outside 0-65535,
+ *   no tracker), when `host` is not loopback and no token is given, or the token is shorter than
+ *   16 characters; rejects when the port cannot be bound.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  if (typeof options !== 'object' || options === null) {
+    throw configError(
+      'startDashboard: options must be an object with a tracker.',
+      'Call startDashboard({ tracker: createReadinessTracker({ router }) }).',
+    );
+  }
+  if (options.tracker === undefined) {
+    throw configError(
+      'startDashboard: tracker is missing.',
+      'Pass startDashboard({ tracker: createReadinessTracker({ router }) }).',
+    );
+  }
+  checkOptions('startDashboard', options, DASHBOARD_OPTION_RULES, true);
   const host = options.host ?? '127.0.0.1';
   const token = options.token;
   const loopback = isLoopbackHost(host);
@@ -136,12 +194,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   }
 
   // Changes arrive in bursts (one per telemetry event); coalesce them so a busy fleet costs
-  // one serialization per `minPushGapMs`, not one per event.
-  const unsubscribe = options.tracker.subscribe(() => {
+  // one serialization per `minPushGapMs`, not one per event. The interval's pushes go through
+  // the same gate, so together they never exceed one push per `minPushGapMs`.
+  function schedulePush(): void {
     if (clients.size === 0 || pendingPush) return;
     const wait = Math.max(0, lastPushAt + minPushGapMs - Date.now());
     pendingPush = setTimeout(push, wait);
-  });
+  }
+  const unsubscribe = options.tracker.subscribe(schedulePush);
 
   function openStream(response: ServerResponse): void {
     response.writeHead(200, {
@@ -153,7 +213,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     response.write('retry: 2000\n\n');
     clients.add(response);
     response.write(frame());
-    if (!ticker) ticker = setInterval(push, intervalMs);
+    if (!ticker) ticker = setInterval(schedulePush, intervalMs);
     response.on('close', () => {
       clients.delete(response);
       if (clients.size === 0 && ticker) {

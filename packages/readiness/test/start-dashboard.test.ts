@@ -83,7 +83,7 @@ describe('startDashboard', () => {
 
   it('serves page, JSON, metrics and SSE on loopback, with no secret in any of them', async () => {
     const tracker = trackerWithTraffic();
-    const dashboard = await startDashboard({ tracker, intervalMs: 100 });
+    const dashboard = await startDashboard({ tracker, intervalMs: 250 });
     open.push(dashboard);
     expect(dashboard.url).toBe(`http://127.0.0.1:${dashboard.port}/`);
 
@@ -177,7 +177,7 @@ describe('startDashboard', () => {
     const route = makeRoute();
     const tracker = createReadinessTracker({ routes: [route] });
     open.push(tracker);
-    const dashboard = await startDashboard({ tracker, intervalMs: 60_000, minPushGapMs: 10 });
+    const dashboard = await startDashboard({ tracker, intervalMs: 60_000 });
     open.push(dashboard);
 
     const frames = readFrames(`${dashboard.url}events`, 2);
@@ -194,6 +194,82 @@ describe('startDashboard', () => {
   });
 });
 
+/** Every SSE data frame that arrives within `ms` of opening the stream. */
+async function framesWithin(url: string, ms: number): Promise<string[]> {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const timer = setTimeout(() => controller.abort(), ms);
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } catch {
+    // The abort at `ms` ends the read.
+  } finally {
+    clearTimeout(timer);
+  }
+  return text.split('\n\n').filter((frame) => frame.startsWith('data: '));
+}
+
+describe('startDashboard options', () => {
+  it('rejects intervalMs and minPushGapMs that are not whole ms from 250, naming the option, the range and the fix', async () => {
+    const tracker = trackerWithTraffic();
+    for (const option of ['intervalMs', 'minPushGapMs'] as const) {
+      for (const bad of [0, Number.NaN, -1, 100, 249, 1.5, Infinity, '1000']) {
+        const attempt = startDashboard({ tracker, [option]: bad as number });
+        await expect(attempt, `${option}: ${String(bad)}`).rejects.toMatchObject({
+          kind: 'config',
+          message: expect.stringContaining(
+            `startDashboard: ${option} must be a whole number of ms from 250 to 2147483647 (a client gets at most 4 snapshots a second), got ${typeof bad === 'string' ? `"${bad}"` : String(bad)}.`,
+          ),
+          hint: `Pass e.g. { ${option}: ${option === 'intervalMs' ? 1000 : 250} } (the default), or leave it out.`,
+        });
+      }
+    }
+  });
+
+  it('rejects unknown options, a bad port and a missing tracker by name', async () => {
+    const tracker = trackerWithTraffic();
+    await expect(startDashboard({ tracker, interval: 1000 } as never)).rejects.toThrow(
+      'startDashboard: unknown option "interval". Its options are tracker, port, host, token, intervalMs, minPushGapMs, title.',
+    );
+    await expect(startDashboard({ tracker, port: 70_000 })).rejects.toThrow(
+      'startDashboard: port must be a whole number from 0 to 65535, got 70000.',
+    );
+    await expect(startDashboard({} as never)).rejects.toThrow(
+      'startDashboard: tracker is missing.',
+    );
+    await expect(startDashboard({ tracker: {} } as never)).rejects.toThrow(
+      'startDashboard: tracker must be a readiness tracker, got an object.',
+    );
+  });
+
+  it('one SSE client gets at most one snapshot per minPushGapMs, interval pushes included, however busy the tracker', async () => {
+    const route = makeRoute();
+    const tracker = createReadinessTracker({ routes: [route] });
+    open.push(tracker);
+    // The interval alone would push 8 times in 2 s; the gap allows one push per 500 ms.
+    const dashboard = await startDashboard({ tracker, intervalMs: 250, minPushGapMs: 500 });
+    open.push(dashboard);
+    // A change every 2 ms: far more than the dashboard may pass on.
+    const flood = setInterval(() => {
+      for (const event of eventsFor(route).success(Date.now())) tracker.record(event);
+    }, 2);
+    try {
+      const frames = await framesWithin(`${dashboard.url}events`, 2_000);
+      // The frame sent on connect, then pushes at least 500 ms apart: at 0, 500, ..., 2000 ms.
+      expect(frames.length).toBeGreaterThanOrEqual(3);
+      expect(frames.length).toBeLessThanOrEqual(1 + 5);
+    } finally {
+      clearInterval(flood);
+    }
+  });
+});
+
 describe('startDashboard failure and shutdown', () => {
   it('a snapshot that throws reaches SSE clients as an error frame; the server stays up', async () => {
     const route = makeRoute();
@@ -204,7 +280,7 @@ describe('startDashboard failure and shutdown', () => {
       },
     });
     open.push(tracker);
-    const dashboard = await startDashboard({ tracker, intervalMs: 50 });
+    const dashboard = await startDashboard({ tracker, intervalMs: 250 });
     open.push(dashboard);
 
     const response = await fetch(`${dashboard.url}events`);
