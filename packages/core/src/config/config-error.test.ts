@@ -394,6 +394,19 @@ describe('secrets are masked', () => {
   });
 });
 
+describe('a missing choice', () => {
+  test('a budget without backend says the field is required and lists the choices', () => {
+    const error = failure({
+      providers: { glm: { use: 'zhipu', budget: { scope: 'model' } } },
+      routes: validRoutes,
+    });
+    expect(issueAt(error, 'providers.glm.budget.backend')).toMatchObject({
+      message: 'is required',
+      fix: 'use one of: "memory", "redis"',
+    });
+  });
+});
+
 describe('an API key that fetch could not send', () => {
   test.each([
     ['a line break inside', 'sk-trial-SECRET\n-123456', 'a line break at position 16'],

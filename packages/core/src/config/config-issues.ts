@@ -218,6 +218,7 @@ function messageFor(issue: z.core.$ZodIssue): string {
       return `must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
     case 'invalid_value': {
       const accepted = issue.values.filter((value): value is string => typeof value === 'string');
+      if (issue.input === undefined) return 'is required';
       const suggestion =
         typeof issue.input === 'string' ? closestName(issue.input, accepted) : undefined;
       return `is not an accepted value${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
