@@ -197,7 +197,7 @@ describe('loadConfig', () => {
     await expect(loadConfig({ cwd: dir, file: 'nope.json' })).rejects.toThrow(/does not exist/);
     // The fix speaks to library and CLI users alike.
     await expect(loadConfig({ cwd: dir, file: 'nope.json' })).rejects.toThrow(
-      /give no file \(no --config\) to find sluice\.config\.\* in the working directory/,
+      /give no file \(loadConfig\(\) without `file`, or the CLI without --config\) to find sluice\.config\.\* in the working directory/,
     );
 
     await write('bad.json', '{ "providers": ');

@@ -276,7 +276,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     throw loadIssue(
       file,
       'does not exist',
-      'check the path, or give no file (no --config) to find sluice.config.* in the working directory',
+      'check the path, or give no file (loadConfig() without `file`, or the CLI without --config) to find sluice.config.* in the working directory',
     );
   }
   if (statSync(file).isDirectory()) return loadConfig({ cwd: file });
