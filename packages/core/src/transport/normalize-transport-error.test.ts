@@ -43,6 +43,23 @@ describe('normalizeTransportError', () => {
     expect(error.hint).toContain('another port');
   });
 
+  it('a redirect refused by the router (redirect: error) is not retried and says to fix the endpoint', async () => {
+    server = await startLoopbackServer((_request, response) => {
+      response.writeHead(307, { location: 'https://elsewhere.invalid/v1' });
+      response.end();
+    });
+    const failure = await failureOf(
+      fetch(server.url, { method: 'POST', body: '{}', redirect: 'error' }),
+    );
+
+    const error = normalizeTransportError(failure, context);
+    expect(error).toMatchObject({ kind: 'provider', phase: 'headers', retryable: false });
+    expect(error.message).toContain(
+      'The endpoint answered with a redirect (HTTP 3xx) on route "main"',
+    );
+    expect(error.hint).toContain('set the endpoint to the URL it redirects to');
+  });
+
   it('maps a socket reset before the headers to a network error', async () => {
     server = await startLoopbackServer((request) => request.socket.destroy());
     const error = normalizeTransportError(await failureOf(fetch(server.url)), context);

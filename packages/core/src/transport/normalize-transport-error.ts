@@ -121,6 +121,22 @@ function judge(error: unknown): Verdict {
     };
   }
 
+  // The router's fetch sets redirect: 'error': a chat endpoint that redirects a POST carrying a
+  // key is misconfigured (or a proxy's login page), and every attempt meets the same redirect.
+  if (
+    error instanceof TypeError &&
+    cause instanceof Error &&
+    cause.message === 'unexpected redirect'
+  ) {
+    return {
+      kind: 'provider',
+      phase: 'headers',
+      retryable: false,
+      what: 'The endpoint answered with a redirect (HTTP 3xx)',
+      hint: 'Sluice does not follow redirects of a request that carries an API key: set the endpoint to the URL it redirects to (often https instead of http, or a trailing path).',
+    };
+  }
+
   // undici ends a body cut by the peer with a bare `terminated` TypeError; `fetch failed` wraps
   // every connect-time failure whose cause carried no code we know.
   const message = error instanceof Error ? error.message : '';
