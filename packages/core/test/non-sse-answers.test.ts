@@ -65,3 +65,38 @@ describe('a 200 answer that is a web page', () => {
     },
   );
 });
+
+describe('a 2xx answer with no body', () => {
+  test.each([[204], [205]])(
+    'HTTP %i names the missing body and the endpoint to check; not retried, lease released',
+    async (status) => {
+      let sent = 0;
+      const budgets = createBudgetRegistry();
+      router = createRouter({
+        config: {
+          providers: { proxy: { use: 'local', apiKey: 'k-0123456789abcdef' } },
+          routes: { default: { provider: 'proxy', model: 'm' } },
+        },
+        providers: [
+          openAICompatible({ id: 'local', baseURL: 'http://127.0.0.1:9/v1', models: ['m'] }),
+        ],
+        budgets,
+        fetch: (async () => {
+          sent += 1;
+          return new Response(null, { status });
+        }) as typeof fetch,
+      });
+
+      const error = await router
+        .chat({ messages: [{ role: 'user', content: 'hi' }] })
+        .text()
+        .catch((caught: unknown) => caught);
+
+      expect(error).toMatchObject({ kind: 'provider', retryable: false, phase: 'headers', status });
+      expect((error as SluiceError).message).toContain(`answered HTTP ${status} with no body`);
+      expect((error as SluiceError).hint).toContain('provider instance "proxy"');
+      expect(sent).toBe(1);
+      expect(budgets.list().map((budget) => budget.active)).toEqual([0]);
+    },
+  );
+});

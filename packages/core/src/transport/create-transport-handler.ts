@@ -95,6 +95,10 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     if (!response.ok) {
       throw await httpError(context, response, secrets);
     }
+    if (response.body === null) {
+      // 204 No Content and the like: a chat endpoint that answers nothing is not one.
+      throw noBodyError(context, response.status);
+    }
     if (/^\s*text\/html\b/i.test(response.headers.get('content-type') ?? '')) {
       // A web page, not an answer: a wrong endpoint, or a proxy's login or error page.
       response.body?.cancel().catch(ignore);
@@ -103,7 +107,7 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
 
     // The body is read through a reader owned here, so `cancel()` reaches the body even when the
     // fetch implementation does not tie its signal to a body already handed out (msw does not).
-    const reader = response.body?.getReader();
+    const reader = response.body.getReader();
     const state: BodyState = { ended: false, cancelled: undefined };
     // `complete`: the body was read to its end (or [DONE]); cancelling it then would cost the
     // keep-alive socket.
@@ -112,7 +116,7 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
       state.ended = true;
       if (complete) return;
       state.cancelled = cancelledError(context, reason);
-      reader?.cancel(reason).catch(ignore);
+      reader.cancel(reason).catch(ignore);
     };
     return {
       status: response.status,
@@ -179,7 +183,7 @@ function drain(reader: ReadableStreamDefaultReader<Uint8Array>, drains: Deadline
 function streamEvents(
   context: RequestContext,
   response: Response,
-  reader: ReadableStreamDefaultReader<Uint8Array> | undefined,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
   aborted: AbortState,
   secrets: Array<string | undefined>,
   end: (reason?: unknown, complete?: boolean) => void,
@@ -203,9 +207,7 @@ function streamEvents(
   };
 
   let source: AsyncIterable<ChatEvent>;
-  if (!reader) {
-    source = emptyEvents();
-  } else if (/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
+  if (/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
     // A JSON body is a whole completion: asked for with `stream: false`, or sent by a provider
     // that ignores `stream: true` (and some send their errors this way with status 200).
     source = (async function* () {
@@ -237,8 +239,6 @@ function streamEvents(
   });
   return batchedEvents(batches);
 }
-
-async function* emptyEvents(): AsyncGenerator<ChatEvent> {}
 
 /** Whether the body has ended, and the error of a cancel that ended it early. */
 interface BodyState {
@@ -375,6 +375,20 @@ function serializeRequest(context: RequestContext): string {
       cause: error,
     });
   }
+}
+
+function noBodyError(context: RequestContext, status: number): SluiceError {
+  const route = context.route;
+  return new SluiceError({
+    kind: 'provider',
+    retryable: false,
+    phase: 'headers',
+    message: `Route "${route.name}" (provider ${route.provider.id}) answered HTTP ${status} with no body, not a chat completion.`,
+    hint: `Check the endpoint of provider instance "${route.instance}": it should be the API's chat completions base, e.g. .../v1.`,
+    route: route.name,
+    providerId: route.provider.id,
+    status,
+  });
 }
 
 function htmlAnswerError(context: RequestContext, status: number): SluiceError {
