@@ -66,3 +66,65 @@ export function checkOptions(
     });
   }
 }
+
+/** The projection options both `projectReadiness` and `createReadinessTracker` take. */
+export const PROJECTION_RULES: Record<string, OptionRule> = {
+  historyMs: wholeMs(1, '{ historyMs: 300_000 } (the default)'),
+  sampleIntervalMs: wholeMs(1, '{ sampleIntervalMs: 1000 } (the default)'),
+  recentWindowMs: wholeMs(0, '{ recentWindowMs: 60_000 } (the default)'),
+  queueSaturation: {
+    schema: z.number().positive().finite(),
+    accepts: 'a number > 0 (queued per slot of the limit)',
+    example: '{ queueSaturation: 1 } (the default)',
+  },
+  failingStreak: {
+    schema: z.number().int().min(1),
+    accepts: 'a whole number >= 1',
+    example: '{ failingStreak: 3 } (the default)',
+  },
+};
+
+/** `windowSize` of the tracker and the outcome log. */
+export const WINDOW_SIZE_RULE: OptionRule = {
+  schema: z.number().int().min(1),
+  accepts: 'a whole number >= 1 (samples per window)',
+  example: '{ windowSize: 200 } (the default)',
+};
+
+const ROUTES_FIX =
+  'Pass resolved routes (routes: router.routes()) or a config with its descriptors ' +
+  '(routes: await loadConfig(), or routes: { config, providers: [zhipu] }).';
+
+/**
+ * Checks the `routes` of a projection: resolved routes, or an object with a `config`.
+ *
+ * @throws SluiceError kind `config` naming `routes` (or the element that is no route) and the fix.
+ */
+export function checkRoutesSource(where: string, routes: unknown): void {
+  const fail = (message: string): never => {
+    throw new SluiceError({
+      kind: 'config',
+      phase: 'config',
+      message: `${where}: ${message}`,
+      hint: ROUTES_FIX,
+    });
+  };
+  if (routes === undefined) fail('routes is missing.');
+  if (Array.isArray(routes)) {
+    const bad = routes.findIndex((route) => {
+      const candidate = route as { name?: unknown; provider?: unknown } | null;
+      return (
+        typeof candidate !== 'object' ||
+        candidate === null ||
+        typeof candidate.name !== 'string' ||
+        typeof candidate.provider !== 'object'
+      );
+    });
+    if (bad >= 0)
+      fail(`routes[${bad}] must be a resolved route, got ${describeValue(routes[bad])}.`);
+    return;
+  }
+  if (typeof routes !== 'object' || routes === null || !('config' in routes)) {
+    fail(`routes must be resolved routes or { config, providers }, got ${describeValue(routes)}.`);
+  }
+}

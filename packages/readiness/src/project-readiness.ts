@@ -1,5 +1,13 @@
 import type { Budget, BudgetRegistry, ResolvedRoute, SluiceEvent } from '@sluice/core';
-import { adaptiveLimitOf } from '@sluice/core';
+import { adaptiveLimitOf, SluiceError } from '@sluice/core';
+import { z } from 'zod';
+
+import {
+  checkOptions,
+  checkRoutesSource,
+  describeValue,
+  PROJECTION_RULES,
+} from './check-options.js';
 import {
   DEFAULT_THRESHOLDS,
   decideRouteState,
@@ -317,10 +325,32 @@ export function buildSnapshot(input: SnapshotInput): ReadinessSnapshot {
  * resolve), optionally recorded telemetry and live budgets, into a {@link ReadinessSnapshot}.
  * Pure: the same input gives the same snapshot.
  *
- * @throws ConfigError when `routes` is a config with problems that belong to no route. This is what `sluice check` without `--probe`
- * shows, and what tests replay recorded event sequences through.
+ * This is what `sluice check` without `--probe` shows, and what tests replay recorded event
+ * sequences through.
+ *
+ * @throws SluiceError kind `config` when `routes` is missing or neither resolved routes nor
+ *   `{ config, providers }`, or a threshold is out of range (`failingStreak: 0`), naming the
+ *   field and the fix; ConfigError when `routes` is a config with problems that belong to no
+ *   route.
  */
 export function projectReadiness(input: ProjectReadinessInput): ReadinessSnapshot {
+  if (typeof input !== 'object' || input === null) {
+    throw new SluiceError({
+      kind: 'config',
+      phase: 'config',
+      message: `projectReadiness: input must be an object with routes, got ${describeValue(input)}.`,
+      hint: 'Call projectReadiness({ routes: await loadConfig() }) or projectReadiness({ routes: router.routes() }).',
+    });
+  }
+  checkRoutesSource('projectReadiness', input.routes);
+  checkOptions('projectReadiness', input, {
+    ...PROJECTION_RULES,
+    now: {
+      schema: z.number().finite(),
+      accepts: 'epoch ms',
+      example: '{ now: Date.now() } (the default)',
+    },
+  });
   const log = createOutcomeLog();
   for (const event of input.events ?? []) log.record(event);
   return buildSnapshot({ ...input, ...routesOf(input), log });

@@ -1,4 +1,12 @@
 import type { BudgetRegistry, ResolvedRoute, Router, SluiceEvent } from '@sluice/core';
+import { z } from 'zod';
+
+import {
+  checkOptions,
+  checkRoutesSource,
+  PROJECTION_RULES,
+  WINDOW_SIZE_RULE,
+} from './check-options.js';
 import type { RouteProblem } from './decide-route-state.js';
 import type { ConfigRoutesSource } from './resolve-readiness-routes.js';
 import { createOutcomeLog } from './outcome-log.js';
@@ -78,15 +86,26 @@ function sameCounts(a: HistorySample | undefined, b: HistorySample): boolean {
  * `sampleIntervalMs` for the history chart, and projects a {@link ReadinessSnapshot} on demand.
  * The sampling timer is unref'd, so a tracker never keeps a process alive; call `close()` anyway.
  *
- * @throws TypeError when neither `routes` nor `router` is given; ConfigError when `routes` is a
- *   config with problems that belong to no route.
+ * @throws TypeError when neither `routes` nor `router` is given; SluiceError kind `config` when
+ *   an option is out of range (`sampleIntervalMs: 0`, `windowSize: 0`), naming it and the fix;
+ *   ConfigError when `routes` is a config with problems that belong to no route.
  */
 export function createReadinessTracker(options: ReadinessTrackerOptions): ReadinessTracker {
-  if (!options.routes && !options.router) {
+  if (!options?.routes && !options?.router) {
     throw new TypeError(
       'createReadinessTracker: pass `routes` (resolved routes) or `router` (whose routes are tracked).',
     );
   }
+  if (options.routes !== undefined) checkRoutesSource('createReadinessTracker', options.routes);
+  checkOptions('createReadinessTracker', options, {
+    ...PROJECTION_RULES,
+    windowSize: WINDOW_SIZE_RULE,
+    now: {
+      schema: z.custom((value) => typeof value === 'function'),
+      accepts: 'a function returning epoch ms',
+      example: '{ now: Date.now } (the default)',
+    },
+  });
   const now = options.now ?? Date.now;
   const historyMs = options.historyMs ?? 300_000;
   const sampleIntervalMs = options.sampleIntervalMs ?? 1000;

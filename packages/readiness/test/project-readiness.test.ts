@@ -1,3 +1,4 @@
+import { SluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { READINESS_STATE_PRECEDENCE, projectReadiness, type RouteReadiness } from '../src/index.js';
 import {
@@ -435,5 +436,57 @@ describe('providers and secrets', () => {
       'https://proxy.example/v4/chat/completions?api_key=sk-t%E2%80%A6&v=2',
     );
     expect(result.recent.lastError?.message).toBe('Invalid key sk-t… for this endpoint');
+  });
+});
+
+describe('bad input', () => {
+  /** The error `run` throws (and fails the test when it throws none). */
+  function thrownBy(run: () => unknown): SluiceError {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(SluiceError);
+      return error as SluiceError;
+    }
+    throw new Error('expected a throw');
+  }
+
+  it('projectReadiness({}) names the missing routes and how to pass them', () => {
+    const error = thrownBy(() => projectReadiness({} as never));
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain('projectReadiness: routes is missing.');
+    expect(error.hint).toBe(
+      'Pass resolved routes (routes: router.routes()) or a config with its descriptors (routes: await loadConfig(), or routes: { config, providers: [zhipu] }).',
+    );
+  });
+
+  it('names routes that are neither resolved routes nor { config, providers }, and a missing input', () => {
+    expect(thrownBy(() => projectReadiness({ routes: 'default' } as never)).message).toContain(
+      'projectReadiness: routes must be resolved routes or { config, providers }, got "default".',
+    );
+    expect(
+      thrownBy(() => projectReadiness({ routes: [makeRoute(), { name: 'x' }] } as never)).message,
+    ).toContain('projectReadiness: routes[1] must be a resolved route, got an object.');
+    expect(thrownBy(() => projectReadiness(undefined as never)).message).toContain(
+      'projectReadiness: input must be an object with routes, got undefined.',
+    );
+  });
+
+  it('rejects thresholds out of range by name, with the default as the fix', () => {
+    const routes = [makeRoute()];
+    const error = thrownBy(() => projectReadiness({ routes, failingStreak: 0 }));
+    expect(error.message).toContain(
+      'projectReadiness: failingStreak must be a whole number >= 1, got 0.',
+    );
+    expect(error.hint).toBe('Pass e.g. { failingStreak: 3 } (the default), or leave it out.');
+    expect(thrownBy(() => projectReadiness({ routes, queueSaturation: -1 })).message).toContain(
+      'queueSaturation must be a number > 0',
+    );
+    expect(
+      thrownBy(() => projectReadiness({ routes, recentWindowMs: Number.NaN })).message,
+    ).toContain('recentWindowMs must be a whole number of ms from 0 to 2147483647, got NaN.');
+    expect(thrownBy(() => projectReadiness({ routes, now: Number.NaN })).message).toContain(
+      'projectReadiness: now must be epoch ms, got NaN.',
+    );
   });
 });

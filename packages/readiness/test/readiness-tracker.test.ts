@@ -35,6 +35,24 @@ describe('createReadinessTracker', () => {
     expect(() => createReadinessTracker({})).toThrow(/pass `routes`/);
   });
 
+  it('rejects a sampleIntervalMs, historyMs or windowSize out of range by name, starting no timer', () => {
+    const { router, listenerCount } = fakeRouter();
+    expect(() => createReadinessTracker({ router, sampleIntervalMs: 0 })).toThrow(
+      'createReadinessTracker: sampleIntervalMs must be a whole number of ms from 1 to 2147483647, got 0.',
+    );
+    expect(() => createReadinessTracker({ router, historyMs: -5 })).toThrow(
+      'createReadinessTracker: historyMs must be a whole number of ms from 1 to 2147483647, got -5.',
+    );
+    expect(() => createReadinessTracker({ router, windowSize: 0 })).toThrow(
+      'createReadinessTracker: windowSize must be a whole number >= 1 (samples per window), got 0.',
+    );
+    expect(() => createReadinessTracker({ routes: 'default' as never })).toThrow(
+      'createReadinessTracker: routes must be resolved routes or { config, providers }, got "default".',
+    );
+    expect(listenerCount()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('follows router telemetry: not-checked, then ready after a success, then failing', () => {
     const { router, emit } = fakeRouter();
     const tracker = createReadinessTracker({ router });
