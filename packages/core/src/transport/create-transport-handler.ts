@@ -97,12 +97,12 @@ export function createTransportHandler(options: TransportHandlerOptions): Next {
     }
     if (response.body === null) {
       // 204 No Content and the like: a chat endpoint that answers nothing is not one.
-      throw noBodyError(context, response.status);
+      throw notAnAnswerError(context, response.status, 'no body');
     }
     if (/^\s*text\/html\b/i.test(response.headers.get('content-type') ?? '')) {
       // A web page, not an answer: a wrong endpoint, or a proxy's login or error page.
       response.body?.cancel().catch(ignore);
-      throw htmlAnswerError(context, response.status);
+      throw notAnAnswerError(context, response.status, 'a web page (content-type text/html)');
     }
 
     // The body is read through a reader owned here, so `cancel()` reaches the body even when the
@@ -377,28 +377,15 @@ function serializeRequest(context: RequestContext): string {
   }
 }
 
-function noBodyError(context: RequestContext, status: number): SluiceError {
+/** A 2xx answer that cannot be a chat completion: the endpoint points at something else. */
+function notAnAnswerError(context: RequestContext, status: number, what: string): SluiceError {
   const route = context.route;
   return new SluiceError({
     kind: 'provider',
     retryable: false,
     phase: 'headers',
-    message: `Route "${route.name}" (provider ${route.provider.id}) answered HTTP ${status} with no body, not a chat completion.`,
-    hint: `Check the endpoint of provider instance "${route.instance}": it should be the API's chat completions base, e.g. .../v1.`,
-    route: route.name,
-    providerId: route.provider.id,
-    status,
-  });
-}
-
-function htmlAnswerError(context: RequestContext, status: number): SluiceError {
-  const route = context.route;
-  return new SluiceError({
-    kind: 'provider',
-    retryable: false,
-    phase: 'headers',
-    message: `Route "${route.name}" (provider ${route.provider.id}) answered HTTP ${status} with a web page (content-type text/html), not a chat completion.`,
-    hint: `Check the endpoint of provider instance "${route.instance}" (it should end at the API's base, e.g. .../v1); a proxy's login or error page also answers HTML.`,
+    message: `Route "${route.name}" (provider ${route.provider.id}) answered HTTP ${status} with ${what}, not a chat completion.`,
+    hint: `Check the endpoint of provider instance "${route.instance}" (it should end at the API's base, e.g. .../v1); a proxy's login or error page also answers this way.`,
     route: route.name,
     providerId: route.provider.id,
     status,
