@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { didYouMean } from './closest-name.js';
+
 /** One recorded exchange, loaded from `NAME.N.response.body` in the fixture folder. */
 export interface Recording {
   /** File name without `.response.body`, e.g. `TestZAICommon__zai-glm-4.6__tool_streaming.0`. */
@@ -129,9 +131,7 @@ export function selectRecording(
 
   if (forcedName !== undefined) {
     const forced = recordings.get(forcedName);
-    if (forced === undefined) {
-      throw new Error(`recording "${forcedName}" is not in the recordings folder`);
-    }
+    if (forced === undefined) throw new Error(unknownRecordingMessage(forcedName, recordings));
     if (forced.streaming !== streaming) {
       throw new Error(
         `recording "${forcedName}" is ${forced.streaming ? '' : 'not '}a stream but the request ` +
@@ -150,6 +150,15 @@ export function selectRecording(
     throw new Error(`recording "${name}" is missing from the recordings folder`);
   }
   return recording;
+}
+
+/** Why `name` names no recording: the closest name when it looks like a typo, and every name. */
+export function unknownRecordingMessage(name: string, recordings: Map<string, Recording>): string {
+  const names = [...recordings.keys()];
+  return (
+    `recording "${name}" is not in the recordings folder${didYouMean(name, names)} ` +
+    `(known recordings: ${names.join(', ')})`
+  );
 }
 
 /** The parts of an OpenAI-style chat request body the simulator reads. */

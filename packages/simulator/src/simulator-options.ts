@@ -1,3 +1,4 @@
+import { didYouMean } from './closest-name.js';
 import type { SimulatorEvent } from './simulator-event.js';
 import type { SimulatorFault } from './simulator-fault.js';
 import { validateFault } from './simulator-fault.js';
@@ -104,6 +105,28 @@ export type ResolvedSimulatorOptions = Required<
 > &
   Pick<SimulatorOptions, 'recordingsDir' | 'recording' | 'fault' | 'apiKey' | 'onEvent'>;
 
+/** Every option name, in the order the README lists them. */
+const OPTION_NAMES = Object.keys({
+  host: true,
+  port: true,
+  ceiling: true,
+  advertised: true,
+  mode: true,
+  stallMs: true,
+  stallEnd: true,
+  source: true,
+  recordingsDir: true,
+  recording: true,
+  tokensPerSecond: true,
+  outputTokens: true,
+  reasoningTokens: true,
+  thinkingPauseMs: true,
+  fault: true,
+  apiKey: true,
+  timelineLimit: true,
+  onEvent: true,
+} satisfies Record<keyof SimulatorOptions, true>);
+
 const MODES: readonly SimulatorMode[] = ['stall', 'reject', 'slow'];
 const STALL_ENDS: readonly StallEnd[] = ['error', 'reset'];
 const SOURCES: readonly SimulatorSource[] = ['recorded', 'generate'];
@@ -114,6 +137,18 @@ const SOURCES: readonly SimulatorSource[] = ['recorded', 'generate'];
  * @throws Error naming the option, the value received and what is accepted.
  */
 export function resolveSimulatorOptions(options: SimulatorOptions = {}): ResolvedSimulatorOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new Error(
+      `startSimulator: options must be an object such as { ceiling: 3 }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : String(options)}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (OPTION_NAMES.includes(key)) continue;
+    throw new Error(
+      `startSimulator: unknown option "${key}"${didYouMean(key, OPTION_NAMES)} ` +
+        `(options: ${OPTION_NAMES.join(', ')})`,
+    );
+  }
   const resolved: ResolvedSimulatorOptions = {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
@@ -154,6 +189,23 @@ export function resolveSimulatorOptions(options: SimulatorOptions = {}): Resolve
   if (typeof rate !== 'number' || Number.isNaN(rate) || rate <= 0) {
     throw new Error(
       `startSimulator: tokensPerSecond must be a positive number (or Infinity), got ${String(rate)}`,
+    );
+  }
+  if (resolved.recording !== undefined) {
+    if (typeof resolved.recording !== 'string' || resolved.recording === '') {
+      throw new Error(
+        `startSimulator: recording must be a recording name (file name without .response.body), got ${JSON.stringify(resolved.recording)}`,
+      );
+    }
+    if (resolved.source !== 'recorded') {
+      throw new Error(
+        `startSimulator: recording "${resolved.recording}" needs source: 'recorded', but source is '${resolved.source}'; drop one of the two`,
+      );
+    }
+  }
+  if (resolved.recordingsDir !== undefined && typeof resolved.recordingsDir !== 'string') {
+    throw new Error(
+      `startSimulator: recordingsDir must be a folder path, got ${JSON.stringify(resolved.recordingsDir)}`,
     );
   }
   if (resolved.apiKey !== undefined && (typeof resolved.apiKey !== 'string' || !resolved.apiKey)) {

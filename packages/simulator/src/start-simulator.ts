@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 import { defaultCodeForStatus, glmErrorBody } from './glm-error-body.js';
 import type { ChatBody, Recording } from './recordings.js';
-import { loadRecordings, selectRecording } from './recordings.js';
+import { loadRecordings, selectRecording, unknownRecordingMessage } from './recordings.js';
 import type { ResponseIdentity, ResponsePlan } from './response-plan.js';
 import { planFromRecording, planGenerated, withFinishReason } from './response-plan.js';
 import type { SimulatorFault } from './simulator-fault.js';
@@ -114,6 +114,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const settings = resolveSimulatorOptions(options);
   const recordings =
     settings.source === 'recorded' ? loadRecordings(settings.recordingsDir) : new Map();
+  if (settings.recording !== undefined && !recordings.has(settings.recording)) {
+    throw new Error(`startSimulator: ${unknownRecordingMessage(settings.recording, recordings)}`);
+  }
   const stats = createStatsRecorder(settings.timelineLimit);
   const open = new Set<Exchange>();
   const { onEvent } = settings;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { SimulatorEvent } from '../src/index.js';
-import { describeSimulator, startSimulator } from '../src/index.js';
+import { describeSimulator, loadRecordings, startSimulator } from '../src/index.js';
 import { chatBody, postChat, waitUntil } from './helpers.js';
 
 function activeTimers(): number {
@@ -73,8 +73,39 @@ describe('startSimulator options', () => {
     [{ port: 70_000 }, /port must be an integer 0-65535/],
     [{ fault: { status: 200 } }, /fault.status must be an HTTP error status 400-599/],
     [{ recordingsDir: '/nonexistent/recordings' }, /recordingsDir: folder .* does not exist/],
+    [
+      { ceilng: 3 },
+      /^startSimulator: unknown option "ceilng"; did you mean "ceiling"\? \(options: host, port, ceiling, /,
+    ],
+    [{ tokensPerSec: 10 }, /unknown option "tokensPerSec"; did you mean "tokensPerSecond"\?/],
+    [{ zzz: 1 }, /unknown option "zzz" \(options: host, port, ceiling, .*, onEvent\)$/],
+    [
+      { recording: 'nope' },
+      /^startSimulator: recording "nope" is not in the recordings folder \(known recordings: TestOpenAICompatObjectGeneration__zai-glm-4.5__complex_object.0, /,
+    ],
+    [
+      { recording: 'TestZAICommon__zai-glm-4.6__simpel.0' },
+      /did you mean "TestZAICommon__zai-glm-4.6__simple.0"\?/,
+    ],
+    [{ recording: 42 }, /recording must be a recording name .*, got 42/],
+    [
+      { source: 'generate', recording: 'TestZAICommon__zai-glm-4.6__simple.0' },
+      /needs source: 'recorded'/,
+    ],
   ])('rejects %j with an error naming the option', async (options, message) => {
     await expect(startSimulator(options as never)).rejects.toThrow(message);
+  });
+
+  it('lists every known recording when the one asked for does not exist', async () => {
+    const names = [...loadRecordings().keys()];
+    expect(names.length).toBeGreaterThan(10);
+    const error = await startSimulator({ recording: 'nope' }).then(
+      () => undefined,
+      (reason: unknown) => reason as Error,
+    );
+    expect(error?.message).toBe(
+      `startSimulator: recording "nope" is not in the recordings folder (known recordings: ${names.join(', ')})`,
+    );
   });
 
   it('rejects a port that is taken, naming the address', async () => {

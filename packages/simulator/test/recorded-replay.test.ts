@@ -92,6 +92,19 @@ describe('recorded replay', () => {
     expect(got.toolCalls).toHaveLength(2);
   });
 
+  it('answers 400 with a did-you-mean and the known names when x-sim-recording names none', async () => {
+    sim = await startSimulator({ tokensPerSecond: Infinity });
+    const response = await postChat(sim.baseURL, chatBody(), {
+      headers: { 'x-sim-recording': 'TestZAICommon__zai-glm-4.6__simple_stream.0' },
+    });
+
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(
+      /: recording "TestZAICommon__zai-glm-4.6__simple_stream.0" is not in the recordings folder; did you mean "TestZAICommon__zai-glm-4.6__simple_streaming.0"\? \(known recordings: .*TestZAICommon__zai-glm-4.6__tool_streaming.1\)$/,
+    );
+  });
+
   it('answers 400 naming the recording when a stream recording is forced on a plain request', async () => {
     sim = await startSimulator({ recording: 'TestZAICommon__zai-glm-4.6__simple_streaming.0' });
     const response = await postChat(sim.baseURL, chatBody({ stream: false }));
