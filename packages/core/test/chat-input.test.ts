@@ -71,6 +71,88 @@ describe('router.chat input', () => {
   );
 });
 
+describe('router.chat request fields', () => {
+  const hi = [{ role: 'user', content: 'hi' }];
+  test.each([
+    [
+      'content as a number',
+      { messages: [{ role: 'user', content: 42 }] },
+      /request\.messages\[0\]\.content must be a string, an array of parts or null, got 42/,
+    ],
+    [
+      'maxTokens -1',
+      { messages: hi, maxTokens: -1 },
+      /request\.maxTokens must be a whole number > 0, got -1/,
+    ],
+    [
+      'maxTokens NaN',
+      { messages: hi, maxTokens: Number.NaN },
+      /request\.maxTokens must be a whole number > 0, got NaN/,
+    ],
+    [
+      'maxTokens as a string',
+      { messages: hi, maxTokens: '10' },
+      /request\.maxTokens must be a whole number > 0, got "10"/,
+    ],
+    [
+      'temperature NaN',
+      { messages: hi, temperature: Number.NaN },
+      /request\.temperature must be a finite number >= 0, got NaN/,
+    ],
+    [
+      'topP -0.5',
+      { messages: hi, topP: -0.5 },
+      /request\.topP must be a finite number >= 0, got -0\.5/,
+    ],
+    [
+      'tools as an object',
+      { messages: hi, tools: {} },
+      /request\.tools must be an array of tools, got an object/,
+    ],
+    [
+      'stream as a string',
+      { messages: hi, stream: 'yes' },
+      /request\.stream must be true or false, got "yes"/,
+    ],
+    [
+      'an empty model',
+      { messages: hi, model: '' },
+      /request\.model must be a model name \(a non-empty string\), got ""/,
+    ],
+  ])('%s is a bad-request at the call: nothing sent, no lease', (_name, request, message) => {
+    const { router, budgets, sent } = makeRouter(() => sse('x'));
+
+    let error: unknown;
+    try {
+      router.chat(request as unknown as ChatRequest);
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(SluiceError.isInstance(error) && error.kind).toBe('bad-request');
+    expect((error as SluiceError).message).toMatch(message);
+    expect(sent()).toBe(0);
+    expect(budgets.list().every((budget) => budget.active === 0)).toBe(true);
+  });
+
+  test('valid fields and content as parts or null pass', async () => {
+    const { router } = makeRouter(() => sse('ok'));
+    const request: ChatRequest = {
+      messages: [
+        { role: 'system', content: null },
+        { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+      ],
+      maxTokens: 64,
+      temperature: 0,
+      topP: 1,
+      tools: [],
+      stream: true,
+      model: 'm',
+    };
+    expect(await router.chat(request).text()).toBe('ok');
+  });
+});
+
 describe('router.chat options', () => {
   test.each([
     ['a misspelt key', { rout: 'default' }, /unknown option "rout" \(did you mean "route"\?\)/],
@@ -142,8 +224,8 @@ describe('a request that cannot be serialized', () => {
   test.each([
     ['a circular message', { messages: [circular] }, /cannot be sent as JSON: Converting circular/],
     [
-      'a BigInt maxTokens',
-      { messages: [{ role: 'user', content: 'hi' }], maxTokens: 10n },
+      'a BigInt in extra',
+      { messages: [{ role: 'user', content: 'hi' }], extra: { seed: 10n } },
       /cannot be sent as JSON: Do not know how to serialize a BigInt/,
     ],
   ])(

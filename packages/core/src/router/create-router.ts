@@ -314,17 +314,24 @@ function describeValue(value: unknown): string {
 
 /**
  * Catches requests no provider could accept before they take a lease or reach the network: a
- * missing request object or an empty or malformed `messages`. Thrown at the call, not retried.
+ * missing request object, an empty or malformed `messages`, and fields of the wrong type or range
+ * (`maxTokens`, `temperature`, `topP`, `tools`, `stream`, `model`). Thrown at the call, not
+ * retried.
  */
 function checkChatRequest(request: unknown): void {
-  const fail = (message: string) => {
+  const fail = (
+    message: string,
+    hint = 'Pass { messages: [{ role: "user", content: "..." }] }.',
+  ) => {
     throw new SluiceError({
       kind: 'bad-request',
       phase: 'config',
       message: `router.chat: ${message}`,
-      hint: 'Pass { messages: [{ role: "user", content: "..." }] }.',
+      hint,
     });
   };
+  const fieldHint =
+    'maxTokens is a whole number of tokens, temperature and topP are numbers >= 0, tools is an array, stream is a boolean; leave a field out for the provider default.';
   if (typeof request !== 'object' || request === null) {
     fail(`the request must be an object, got ${request === null ? 'null' : typeof request}.`);
   }
@@ -337,5 +344,53 @@ function checkChatRequest(request: unknown): void {
     if (typeof role !== 'string') {
       fail(`request.messages[${index}] has no role (expected system, user, assistant or tool).`);
     }
+    const content = (message as { content?: unknown }).content;
+    if (
+      content !== undefined &&
+      content !== null &&
+      typeof content !== 'string' &&
+      !Array.isArray(content)
+    ) {
+      fail(
+        `request.messages[${index}].content must be a string, an array of parts or null, got ${kindOf(content)}.`,
+      );
+    }
   });
+  const { maxTokens, temperature, topP, tools, stream, model } = request as ChatRequest;
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
+    fail(`request.maxTokens must be a whole number > 0, got ${kindOf(maxTokens)}.`, fieldHint);
+  }
+  for (const [name, value] of [
+    ['temperature', temperature],
+    ['topP', topP],
+  ] as const) {
+    if (
+      value !== undefined &&
+      !(typeof value === 'number' && Number.isFinite(value) && value >= 0)
+    ) {
+      fail(`request.${name} must be a finite number >= 0, got ${kindOf(value)}.`, fieldHint);
+    }
+  }
+  if (tools !== undefined && !Array.isArray(tools)) {
+    fail(`request.tools must be an array of tools, got ${kindOf(tools)}.`, fieldHint);
+  }
+  if (stream !== undefined && typeof stream !== 'boolean') {
+    fail(`request.stream must be true or false, got ${kindOf(stream)}.`, fieldHint);
+  }
+  if (model !== undefined && (typeof model !== 'string' || model === '')) {
+    fail(
+      `request.model must be a model name (a non-empty string), got ${kindOf(model)}.`,
+      fieldHint,
+    );
+  }
+}
+
+/** A value in the words of a message: `NaN`, `-1`, `"10"`, `an object`, `an array`. */
+function kindOf(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
