@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import zhipuDefault, { createZhipuProvider, findZhipuModel, provider } from './index.js';
+import { ConfigError } from '@sluice/core';
+import zhipuDefault, {
+  createZhipuProvider,
+  findZhipuModel,
+  provider,
+  type ZhipuProviderOptions,
+} from './index.js';
 
 describe('the zhipu descriptor', () => {
   it('is both the default and the named `provider` export', () => {
@@ -134,5 +140,107 @@ describe('the catalog', () => {
 describe('createZhipuProvider validation', () => {
   it.each([Number.NaN, -1, 1.5])('C06: rejects maxConcurrency %s naming the field', (value) => {
     expect(() => createZhipuProvider({ maxConcurrency: value })).toThrow(/maxConcurrency/);
+  });
+
+  /** The ConfigError `options` get (and fails the test when there is none). */
+  function rejectionOf(options: unknown): ConfigError {
+    try {
+      createZhipuProvider(options as ZhipuProviderOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return error as ConfigError;
+    }
+    throw new Error('expected createZhipuProvider to throw');
+  }
+
+  it('the trial case: names every bad option of { signedTokenTtlMs: -5, bogus: 1, signedToken: "yes" }', () => {
+    const error = rejectionOf({ signedTokenTtlMs: -5, bogus: 1, signedToken: 'yes' });
+    expect(error.kind).toBe('config');
+    expect(error.issues).toEqual([
+      {
+        path: 'bogus',
+        message: 'unknown option',
+        fix: 'use one of signedToken, signedTokenTtlMs, maxConcurrency, defaultEndpoint, endpoints, defaultModel, timeouts, retry, or remove it',
+      },
+      {
+        path: 'signedToken',
+        message: 'must be true or false',
+        value: '"yes"',
+        fix: 'write signedToken: true (or leave it out for the raw key)',
+      },
+      {
+        path: 'signedTokenTtlMs',
+        message: 'must be a whole number of ms >= 1',
+        value: '-5',
+        fix: 'write e.g. signedTokenTtlMs: 1_800_000 (30 min, the default), or leave it out',
+      },
+    ]);
+    expect(error.message).toMatch(/^Invalid createZhipuProvider options: 3 problems\n/);
+  });
+
+  it('suggests the option a typo meant', () => {
+    expect(rejectionOf({ signedTokenTTL: 60_000 }).issues[0]).toMatchObject({
+      path: 'signedTokenTTL',
+      message: 'unknown option; did you mean "signedTokenTtlMs"?',
+    });
+    expect(rejectionOf({ maxConcurency: 2 }).issues[0]?.message).toBe(
+      'unknown option; did you mean "maxConcurrency"?',
+    );
+  });
+
+  it.each([0, 1.5, Number.NaN, Infinity, '60000'])('rejects signedTokenTtlMs %s', (value) => {
+    expect(rejectionOf({ signedTokenTtlMs: value }).issues).toMatchObject([
+      { path: 'signedTokenTtlMs', message: 'must be a whole number of ms >= 1' },
+    ]);
+  });
+
+  it('rejects endpoints that are not http(s) URLs, a bad defaultModel, non-object timeouts and retry', () => {
+    const error = rejectionOf({
+      endpoints: { proxy: 'glm.example.com' },
+      defaultModel: '',
+      timeouts: 5000,
+      retry: 'never',
+    });
+    expect(error.issues.map((issue) => [issue.path, issue.message, issue.value])).toEqual([
+      ['endpoints.proxy', 'must be an http(s) base URL', '"glm.…"'],
+      ['defaultModel', 'must be a model id', '""'],
+      ['timeouts', 'must be an object', '5000'],
+      ['retry', 'must be an object', '"never"'],
+    ]);
+  });
+
+  it('a defaultEndpoint that names no endpoint gets a did-you-mean and the choices', () => {
+    expect(rejectionOf({ defaultEndpoint: 'codng' }).issues).toEqual([
+      {
+        path: 'defaultEndpoint',
+        message: 'names no endpoint; did you mean "coding"?',
+        value: '"codng"',
+        fix: expect.stringMatching(/^write one of coding, coding-cn, .*, or add it to endpoints$/),
+      },
+    ]);
+  });
+
+  it('accepts every option set right, and a new endpoint as the default', () => {
+    const descriptor = createZhipuProvider({
+      signedToken: false,
+      signedTokenTtlMs: 60_000,
+      maxConcurrency: 2,
+      endpoints: { proxy: 'http://127.0.0.1:9/api/paas/v4' },
+      defaultEndpoint: 'proxy',
+      defaultModel: 'glm-4.5',
+      timeouts: { idleMs: 600_000 },
+      retry: { maxAttempts: 2 },
+    });
+    expect(descriptor).toMatchObject({ defaultEndpoint: 'proxy', defaultModel: 'glm-4.5' });
+  });
+
+  it('providerOptions.signedToken from route config must be a boolean too', () => {
+    const bearer = provider.auth.credential!;
+    expect(() =>
+      bearer('abc.def-secret-value', 1_000, { providerOptions: { signedToken: 'yes' } }),
+    ).toThrow('providerOptions.signedToken must be true or false, got "yes".');
+    expect(bearer('abc.def-secret-value', 1_000, { providerOptions: { signedToken: false } })).toBe(
+      'abc.def-secret-value',
+    );
   });
 });

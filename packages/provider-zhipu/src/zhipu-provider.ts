@@ -1,5 +1,6 @@
-import { defineProvider } from '@sluice/core';
-import type { ProviderDescriptor, RetryPolicy, TimeoutsMs } from '@sluice/core';
+import { ConfigError, defineProvider, maskSecret, SluiceError } from '@sluice/core';
+import type { ConfigIssue, ProviderDescriptor, RetryPolicy, TimeoutsMs } from '@sluice/core';
+import { didYouMean } from './closest-name.js';
 import { classifyZhipuError, ZHIPU_ENV_VARS } from './classify-zhipu-error.js';
 import { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
 import { createSignedTokenCredential } from './signed-token.js';
@@ -68,20 +69,179 @@ export interface ZhipuProviderOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** Every option of {@link createZhipuProvider}, in the order the README lists them. */
+const OPTION_NAMES = Object.keys({
+  signedToken: true,
+  signedTokenTtlMs: true,
+  maxConcurrency: true,
+  defaultEndpoint: true,
+  endpoints: true,
+  defaultModel: true,
+  timeouts: true,
+  retry: true,
+} satisfies Record<keyof ZhipuProviderOptions, true>);
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return String(value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every problem of the options the descriptor itself does not check (`maxConcurrency`, the
+ * fields of `timeouts` and `retry` are checked by `defineProvider`).
+ */
+function optionIssues(options: Record<string, unknown>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: string, message: string, value: unknown, fix: string) =>
+    issues.push({ path, message, ...(value === undefined ? {} : { value: shown(value) }), fix });
+
+  for (const key of Object.keys(options)) {
+    if (OPTION_NAMES.includes(key)) continue;
+    add(
+      key,
+      `unknown option${didYouMean(key, OPTION_NAMES)}`,
+      undefined,
+      `use one of ${OPTION_NAMES.join(', ')}, or remove it`,
+    );
+  }
+  const { signedToken, signedTokenTtlMs, defaultEndpoint, endpoints, defaultModel } = options;
+  if (signedToken !== undefined && typeof signedToken !== 'boolean') {
+    add(
+      'signedToken',
+      'must be true or false',
+      signedToken,
+      'write signedToken: true (or leave it out for the raw key)',
+    );
+  }
+  if (
+    signedTokenTtlMs !== undefined &&
+    (typeof signedTokenTtlMs !== 'number' ||
+      !Number.isSafeInteger(signedTokenTtlMs) ||
+      signedTokenTtlMs < 1)
+  ) {
+    add(
+      'signedTokenTtlMs',
+      'must be a whole number of ms >= 1',
+      signedTokenTtlMs,
+      'write e.g. signedTokenTtlMs: 1_800_000 (30 min, the default), or leave it out',
+    );
+  }
+  if (endpoints !== undefined) {
+    if (!isPlainObject(endpoints)) {
+      add(
+        'endpoints',
+        'must be an object of endpoint names to base URLs',
+        endpoints,
+        "write e.g. endpoints: { proxy: 'https://glm.example.com/api/paas/v4' }",
+      );
+    } else {
+      for (const [name, url] of Object.entries(endpoints)) {
+        if (!isHttpUrl(url)) {
+          add(
+            `endpoints.${name}`,
+            'must be an http(s) base URL',
+            // A mistyped URL may hold a key or a password: show no more than its start.
+            typeof url === 'string' ? maskSecret(url) : url,
+            "write e.g. 'https://glm.example.com/api/paas/v4'",
+          );
+        }
+      }
+    }
+  }
+  if (
+    defaultEndpoint !== undefined &&
+    (typeof defaultEndpoint !== 'string' || defaultEndpoint === '')
+  ) {
+    add(
+      'defaultEndpoint',
+      'must be an endpoint name',
+      defaultEndpoint,
+      `write one of ${Object.keys(ZHIPU_ENDPOINTS).join(', ')}`,
+    );
+  }
+  if (
+    defaultModel !== undefined &&
+    (typeof defaultModel !== 'string' || defaultModel.trim() === '')
+  ) {
+    add('defaultModel', 'must be a model id', defaultModel, "write e.g. defaultModel: 'glm-4.6'");
+  }
+  for (const field of ['timeouts', 'retry'] as const) {
+    if (options[field] !== undefined && !isPlainObject(options[field])) {
+      add(
+        field,
+        'must be an object',
+        options[field],
+        field === 'timeouts'
+          ? 'write e.g. timeouts: { idleMs: 600_000 }'
+          : 'write e.g. retry: { maxAttempts: 2 }',
+      );
+    }
+  }
+  return issues;
+}
+
 /**
  * Builds the Zhipu GLM descriptor. With no options it is the package's default export.
  *
- * @throws TypeError when `defaultEndpoint` names no endpoint.
- * @throws ConfigError (from `defineProvider`) when an override is invalid, e.g. a
- *   `maxConcurrency` of -1 or 1.5, naming the field.
+ * @throws ConfigError naming every option that is not accepted: an unknown key (with a
+ *   did-you-mean), `signedToken` that is not a boolean, `signedTokenTtlMs` that is not a whole
+ *   number of ms >= 1, an endpoint that is not an http(s) URL, a `defaultEndpoint` that names no
+ *   endpoint; and (from `defineProvider`) a `maxConcurrency` of -1 or 1.5 or a bad timeout.
  */
 export function createZhipuProvider(options: ZhipuProviderOptions = {}): ProviderDescriptor {
-  const endpoints: Record<string, string> = { ...ZHIPU_ENDPOINTS, ...options.endpoints };
+  const raw: unknown = options;
+  if (!isPlainObject(raw)) {
+    throw new ConfigError({
+      subject: 'createZhipuProvider options',
+      issues: [
+        {
+          path: '(root)',
+          message: 'must be an object',
+          value: shown(raw),
+          fix: 'call createZhipuProvider() or createZhipuProvider({ signedToken: true })',
+        },
+      ],
+    });
+  }
+  const issues = optionIssues(raw);
+  const endpoints: Record<string, string> = {
+    ...ZHIPU_ENDPOINTS,
+    ...(isPlainObject(options.endpoints) ? options.endpoints : {}),
+  };
   const defaultEndpoint = options.defaultEndpoint ?? 'coding';
-  if (!(defaultEndpoint in endpoints)) {
-    throw new TypeError(
-      `zhipu: defaultEndpoint "${defaultEndpoint}" is not one of ${Object.keys(endpoints).join(', ')}.`,
-    );
+  if (
+    typeof defaultEndpoint === 'string' &&
+    defaultEndpoint !== '' &&
+    !(defaultEndpoint in endpoints)
+  ) {
+    const names = Object.keys(endpoints);
+    issues.push({
+      path: 'defaultEndpoint',
+      message: `names no endpoint${didYouMean(defaultEndpoint, names)}`,
+      value: shown(defaultEndpoint),
+      fix: `write one of ${names.join(', ')}, or add it to endpoints`,
+    });
+  }
+  if (issues.length > 0) {
+    throw new ConfigError({ subject: 'createZhipuProvider options', issues });
   }
 
   return defineProvider({
@@ -124,7 +284,22 @@ function zhipuCredential(options: ZhipuProviderOptions) {
     nowMs: number,
     context?: { providerOptions: Record<string, unknown> },
   ): string {
-    const wanted = options.signedToken ?? context?.providerOptions.signedToken === true;
+    const fromConfig = context?.providerOptions.signedToken;
+    if (
+      options.signedToken === undefined &&
+      fromConfig !== undefined &&
+      typeof fromConfig !== 'boolean'
+    ) {
+      throw new SluiceError({
+        kind: 'config',
+        phase: 'config',
+        providerId: 'zhipu',
+        retryable: false,
+        message: `providerOptions.signedToken must be true or false, got ${shown(fromConfig)}.`,
+        hint: 'Write providers.<instance>.providerOptions.signedToken: true, or leave it out to send the raw key.',
+      });
+    }
+    const wanted = options.signedToken ?? fromConfig === true;
     return wanted ? signed(apiKey, nowMs) : apiKey;
   };
 }
