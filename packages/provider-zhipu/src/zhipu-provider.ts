@@ -1,6 +1,5 @@
-import { ConfigError, defineProvider, maskSecret, SluiceError } from '@sluice/core';
+import { ConfigError, closestName, defineProvider, maskSecret, SluiceError } from '@sluice/core';
 import type { ConfigIssue, ProviderDescriptor, RetryPolicy, TimeoutsMs } from '@sluice/core';
-import { didYouMean } from './closest-name.js';
 import { classifyZhipuError, ZHIPU_ENV_VARS } from './classify-zhipu-error.js';
 import { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
 import { createSignedTokenCredential } from './signed-token.js';
@@ -302,4 +301,10 @@ function zhipuCredential(options: ZhipuProviderOptions) {
     const wanted = options.signedToken ?? fromConfig === true;
     return wanted ? signed(apiKey, nowMs) : apiKey;
   };
+}
+
+/** `; did you mean "x"?` when a candidate is close to `name`, else an empty string. */
+function didYouMean(name: string, candidates: Iterable<string>): string {
+  const suggestion = closestName(name, candidates);
+  return suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
 }

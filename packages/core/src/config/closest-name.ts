@@ -32,7 +32,7 @@ export function editDistance(a: string, b: string): number {
  * another case, or at most a third of its length (at least 1, at most 3) edits away; names shorter
  * than 3 characters match only in another case.
  */
-export function closestName(name: string, candidates: readonly string[]): string | undefined {
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;

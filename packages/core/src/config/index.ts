@@ -29,3 +29,4 @@ export { isLoopbackHost } from './is-loopback-host.js';
 export { CONFIG_FILE_NAMES, findConfigFile, loadConfig } from './load-config.js';
 export type { LoadConfigOptions, LoadedConfig } from './load-config.js';
 export { routeConfigJsonSchema } from './route-config-json-schema.js';
+export { closestName } from './closest-name.js';

@@ -1,7 +1,12 @@
 import { createConnection } from 'node:net';
 import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads';
 
-import { SluiceError, createBudgetRegistry, defaultBudgetRegistry } from '@sluice/core';
+import {
+  SluiceError,
+  closestName,
+  createBudgetRegistry,
+  defaultBudgetRegistry,
+} from '@sluice/core';
 import type { BudgetBackend, BudgetRegistry } from '@sluice/core';
 
 import {
@@ -13,7 +18,6 @@ import type { ClientFrame, ServerFrame } from '../protocol/budget-protocol.js';
 import { deferredChannel } from '../protocol/deferred-channel.js';
 import { ipcChannel, messagePortChannel, socketChannel } from '../protocol/frame-channels.js';
 import { checkHandshakeTimeout, describeValue } from '../util/check-options.js';
-import { closestName } from '../util/closest-name.js';
 
 /** The environment variable that tells a process where its parent's budgets are. */
 export const BUDGET_ENV = 'SLUICE_BUDGET';
