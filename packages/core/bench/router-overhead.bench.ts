@@ -6,20 +6,22 @@
 // Targets: router.chat adds under 5% wall time and under 50 µs CPU per request.
 // TODO(router): the CPU target is met only on a quiet machine: 35-45 µs per request above the
 // raw loop when the raw loop takes 720-780 µs, 65-95 µs when the machine is busy (raw loop
-// 840-1,120 µs). The router's fetch uses redirect: 'error', which spares it a clone of the
+// 840-1,160 µs). The router's fetch uses redirect: 'error', which spares it a clone of the
 // request that the raw loop pays for (55-70 µs); against a raw loop that sets it too (the
-// "tuned" row) the router costs 85-120 µs more. Where that goes, from paired runs of two builds
+// "tuned" row) the router costs 85-150 µs more. Where that goes, from paired runs of two builds
 // in one process (one layer taken out at a time; each figure is ±8 µs): lease budget 10-35,
 // deadlines 7-22, retry 11-13, transport handler and ChatStream about 20, SSE decoder 5-10.
 // Taking out a whole batch stage (one `.then` per network read) saved nothing measurable, and
-// turning the layers' async functions into `.then` chains made it 6-11 µs slower, so promise
-// hops are not where the time goes. What moves it is how much other code runs between two
-// requests: with other Sluice clients (the same layers, composed by hand) taking turns in the
-// same process, the router's extra CPU over the tuned loop fell from about 90 to about 50 µs,
-// with the same code. The cost is the router's code running cold after fetch's (caches, branch
-// history), spread over its six layers, not any one step. Next step: fewer distinct layers per attempt (one attempt object
-// owning lease, deadlines and the body), measured on a machine with hardware counters
-// (this VM has none, so instructions and cache misses cannot be counted here).
+// turning the layers' async functions into `.then` chains made it 6-11 µs slower: promise hops
+// are not where the time goes. The work counts (the `work` table) say where it does: the
+// decoder adds about 800 calls per request (6 per SSE event) for 5-10 µs, while the router's
+// other 140 or so functions run once per request each and cost the rest. Code run once per
+// request is slow code: V8 optimizes it only after thousands of requests (see WARMUP), and it
+// runs cold between fetch's. With other Sluice clients (the same layers, composed by hand)
+// taking turns in the same process, the router's extra CPU over the tuned loop fell from about
+// 90 to about 50 µs, with the same code; a lower V8 interrupt budget gave 60. Next step: fewer
+// functions per attempt (one attempt object owning lease, deadlines and the body instead of a
+// layer each), tracked by the work counts, which do not move with the machine's load.
 //
 // Method: RUNS fresh processes one after another (each JITs the code its own way). In each, the
 // four clients take turns request by request, in a shuffled order each turn, so machine drift
@@ -46,7 +48,15 @@ const RECORDING = 'TestOpenAICompatibleCommon__zai-glm-4.5__simple_streaming.0.r
 const RECORDING_PATH = join(here, '../fixtures/glm-recorded', RECORDING);
 const body = readFileSync(RECORDING_PATH, 'utf8');
 const REQUESTS = 2_000;
-const WARMUP = 300;
+/**
+ * Warm-up requests per client before measuring. The router's per-request functions run once per
+ * request, so V8 optimizes them only after a few thousand requests (its interrupt budget counts
+ * bytecode run); fetch's own code, which all four clients share, gets there four times sooner.
+ * With 300 warm-up requests the router was measured partly in baseline code: on one busy machine
+ * its extra CPU was 80.3 µs after 300 and 68.9 µs after 3,000, and with only the router and the
+ * tuned loop taking turns, about 100 against 74 µs. 3,000 measures every client at steady state.
+ */
+const WARMUP = Number(process.env.SLUICE_BENCH_WARMUP ?? 3_000);
 /** Fresh processes measured one after another; each JITs the code its own way. */
 const RUNS = 5;
 
@@ -190,8 +200,8 @@ interface RunFigures {
   router: Samples;
 }
 
-/** One measurement in this process: the four clients take turns, REQUESTS each. */
-async function measureOnce(): Promise<RunFigures> {
+/** The four clients over one loopback server, checked to agree on the text and warmed up. */
+async function startClients() {
   const server = await startServer();
   const dispatcher = new Agent({ connections: 4, headersTimeout: 0, bodyTimeout: 0 });
   const router = createRouter({
@@ -235,6 +245,17 @@ async function measureOnce(): Promise<RunFigures> {
     ['decoder', viaDecoder],
     ['router', viaRouter],
   ] as const;
+  const close = async () => {
+    await router.close();
+    await dispatcher.close();
+    server.stop();
+  };
+  return { clients, close };
+}
+
+/** One measurement in this process: the four clients take turns, REQUESTS each. */
+async function measureOnce(): Promise<RunFigures> {
+  const { clients, close } = await startClients();
   const samples: RunFigures = {
     raw: { cpuUs: [], wallMs: 0 },
     tuned: { cpuUs: [], wallMs: 0 },
@@ -254,10 +275,57 @@ async function measureOnce(): Promise<RunFigures> {
     }
   }
 
-  await router.close();
-  await dispatcher.close();
-  server.stop();
+  await close();
   return samples;
+}
+
+/** Requests per client while V8 counts calls; counts are exact, so a few hundred suffice. */
+const COUNTED = 200;
+
+/** The JS work of one request per client: how many functions it runs, and how many calls. */
+interface WorkPerRequest {
+  functions: number;
+  calls: number;
+  sluiceFunctions: number;
+  sluiceCalls: number;
+}
+
+/**
+ * Counts, with V8's precise coverage, the functions each client runs at least once per request
+ * and the calls they make. Unlike CPU time these figures do not move with the machine's load, so
+ * they show a change in the router's own work per request in one run.
+ */
+async function countWork(): Promise<Record<keyof RunFigures, WorkPerRequest>> {
+  const { Session } = await import('node:inspector/promises');
+  const { clients, close } = await startClients();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  const work = {} as Record<keyof RunFigures, WorkPerRequest>;
+  for (const [name, run] of clients) {
+    await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+    for (let index = 0; index < COUNTED; index++) await run();
+    const { result } = await session.post('Profiler.takePreciseCoverage');
+    await session.post('Profiler.stopPreciseCoverage');
+    const figures: WorkPerRequest = { functions: 0, calls: 0, sluiceFunctions: 0, sluiceCalls: 0 };
+    for (const script of result) {
+      const sluice = script.url.includes('/packages/core/dist/');
+      for (const fn of script.functions) {
+        const perRequest = fn.ranges[0]!.count / COUNTED;
+        if (perRequest < 1) continue;
+        figures.functions++;
+        figures.calls += perRequest;
+        if (sluice) {
+          figures.sluiceFunctions++;
+          figures.sluiceCalls += perRequest;
+        }
+      }
+    }
+    work[name] = figures;
+  }
+  session.disconnect();
+  await close();
+  return work;
 }
 
 /** A run's figures per client: wall per request, trimmed-mean and median CPU per request. */
@@ -273,6 +341,10 @@ function perRequest(of: Samples) {
 type RunSummary = Record<keyof RunFigures, ReturnType<typeof perRequest>>;
 
 async function main() {
+  if (process.argv.includes('--count-work')) {
+    process.stdout.write(`${JSON.stringify(await countWork())}\n`);
+    return;
+  }
   if (process.argv.includes('--one-run')) {
     const figures = await measureOnce();
     const summary: RunSummary = {
@@ -295,6 +367,17 @@ async function main() {
     );
     runs.push(JSON.parse(output.trim().split('\n').at(-1)!) as RunSummary);
   }
+
+  const work = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--count-work'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  ) as Awaited<ReturnType<typeof countWork>>;
 
   const extraCpu = runs.map((run) => run.router.cpuUs - run.raw.cpuUs);
   const decoderCpu = runs.map((run) => run.decoder.cpuUs - run.raw.cpuUs);
@@ -328,6 +411,13 @@ async function main() {
     title: 'router.chat overhead vs raw fetch + eventsource-parser (loopback, recorded GLM stream)',
     date: new Date().toISOString(),
     rows,
+    work: (['raw', 'tuned', 'decoder', 'router'] as const).map((client) => ({
+      client,
+      'functions/req': work[client].functions,
+      'calls/req': Math.round(work[client].calls),
+      'Sluice functions/req': work[client].sluiceFunctions,
+      'Sluice calls/req': Math.round(work[client].sluiceCalls),
+    })),
     runs: runs.map((run, index) => ({
       run: index + 1,
       'extra CPU µs/req': round1(extraCpu[index]!),
@@ -341,12 +431,14 @@ async function main() {
       `wall time ratio router/raw, median of ${RUNS} runs: ${wallRatio.toFixed(3)} (${((wallRatio - 1) * 100).toFixed(1)}% extra; target < 5%); runs ${range(wallRatios, 3)}`,
       `extra CPU per request, median of ${RUNS} runs: ${round1(extraCpuUs)} µs (target < 50 µs); runs ${range(extraCpu, 1)}; of which the SSE decoder ${round1(medianOf(decoderCpu))} µs`,
       `against the same raw loop with redirect: 'error' (the router's own fetch setting, which spares fetch a clone of the request): ${round1(medianOf(extraOverTuned))} µs extra CPU (runs ${range(extraOverTuned, 1)}), wall ratio ${medianOf(wallOverTuned).toFixed(3)} (runs ${range(wallOverTuned, 3)})`,
+      `work per request (V8 precise coverage over ${COUNTED} requests per client, functions run at least once per request): router ${work.router.functions} functions and ${Math.round(work.router.calls)} calls, of which Sluice's own ${work.router.sluiceFunctions} functions and ${Math.round(work.router.sluiceCalls)} calls; tuned raw loop ${work.tuned.functions} functions and ${Math.round(work.tuned.calls)} calls. These counts do not move with the machine's load`,
       `${RUNS} runs, each a fresh process (each JITs the code its own way; one process alone wandered by ±15 µs): ${REQUESTS} sequential streamed requests per client per run, the four clients taking turns in a shuffled order, after ${WARMUP} warm-up each; CPU µs/req = mean of the middle 80 % of per-request samples; rows are medians over the runs; body ${RECORDING} (${body.length} bytes); server in a child process; ${os.cpus().length} CPUs, Node ${process.version}`,
     ],
   };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, 'router-overhead.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.table(rows);
+  console.table(result.work);
   console.table(result.runs);
   for (const note of result.notes) console.log(note);
 }
