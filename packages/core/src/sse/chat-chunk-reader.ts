@@ -52,6 +52,11 @@ export class ChatChunkReader {
   /** The last usage object seen; providers send it with the finish chunk or in a chunk of its own. */
   usage: Usage | undefined;
   metadata: ResponseMetadata | undefined;
+  /** Chunks skipped as unreadable, and why the first one was. */
+  skipped = 0;
+  firstSkipped: string | undefined;
+  /** Set once a chunk carried content, reasoning or a tool call. */
+  sawOutput = false;
   private readonly toolCalls = new ToolCallAssembler();
   private readonly coalesce: boolean;
 
@@ -67,7 +72,7 @@ export class ChatChunkReader {
    */
   read(chunk: unknown, rawText: string, out: ChatEvent[], whole = false): void {
     if (typeof chunk !== 'object' || chunk === null) {
-      out.push(malformedChunk(rawText, this.options, 'it is not a JSON object'));
+      this.skip(rawText, out, 'it is not a JSON object');
       return;
     }
     const fields = chunk as Fields;
@@ -82,9 +87,7 @@ export class ChatChunkReader {
     if (usage !== undefined && usage !== null) this.usage = readUsage(usage) ?? this.usage;
 
     if (!Array.isArray(choices)) {
-      if (Array.isArray(chunk)) {
-        out.push(malformedChunk(rawText, this.options, 'it is not a JSON object'));
-      }
+      if (Array.isArray(chunk)) this.skip(rawText, out, 'it is not a JSON object');
       return;
     }
     for (let i = 0; i < choices.length; i++) {
@@ -103,6 +106,13 @@ export class ChatChunkReader {
         this.finishReason = normalizeFinishReason(finishReason, this.options);
       }
     }
+  }
+
+  /** Pushes the non-fatal `error` event of a chunk that could not be read, and counts it. */
+  skip(rawText: string, out: ChatEvent[], why: string): void {
+    this.skipped++;
+    this.firstSkipped ??= why;
+    out.push(malformedChunk(rawText, this.options, why));
   }
 
   /** Pushes the assembled `tool-call` events and then the one `finish` event onto `out`. */
@@ -135,6 +145,7 @@ export class ChatChunkReader {
 
     const toolCalls = delta.tool_calls;
     if (Array.isArray(toolCalls)) {
+      if (toolCalls.length > 0) this.sawOutput = true;
       for (let i = 0; i < toolCalls.length; i++) this.toolCalls.add(toolCalls[i], out, whole);
     }
   }
@@ -144,6 +155,7 @@ export class ChatChunkReader {
    * events the consumer has not been handed yet, so a merged event is still unseen.
    */
   private pushText(out: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
+    this.sawOutput = true;
     const last = out.length > 0 ? out[out.length - 1] : undefined;
     if (this.coalesce && last !== undefined && last.type === type) {
       (last as { text: string }).text += text;

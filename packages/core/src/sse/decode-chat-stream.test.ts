@@ -682,3 +682,36 @@ describe('iterator protocol', () => {
     expect((error as Error).message).not.toContain('abcdef0123456789');
   });
 });
+
+describe('a stream of nothing but unreadable chunks', () => {
+  test.each([
+    ['not JSON', ['data: {not json}\n\n', 'data: <html>\n\n', DONE], 2, 'it is not valid JSON'],
+    ['JSON that is no object', ['data: 42\n\n', DONE], 1, 'it is not a JSON object'],
+  ])(
+    '%s, then [DONE]: each chunk is an error event, then a provider error says no chunk could be read',
+    async (_name, chunks, skipped, why) => {
+      const { events, error } = await drain(decodeChatStream(bodyOf(chunks), { route: 'r' }));
+
+      expect(ofType(events, 'error')).toHaveLength(skipped);
+      expect(ofType(events, 'finish')).toEqual([]);
+      expect(SluiceError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ kind: 'provider', retryable: false, phase: 'stream' });
+      expect((error as SluiceError).message).toContain(
+        `sent ${skipped === 1 ? 'one chunk' : `${skipped} chunks`} and [DONE], and no chunk could be read as a chat completion (the first was skipped because ${why})`,
+      );
+    },
+  );
+
+  test('an unreadable chunk among readable ones is still skipped, and the answer stands', async () => {
+    const { events, error } = await drain(
+      decodeChatStream(
+        bodyOf([contentFrame('a'), 'data: {not json}\n\n', contentFrame('b'), DONE]),
+      ),
+    );
+
+    expect(error).toBeUndefined();
+    expect(textOf(events)).toBe('ab');
+    expect(ofType(events, 'error')).toHaveLength(1);
+    expect(ofType(events, 'finish')).toHaveLength(1);
+  });
+});

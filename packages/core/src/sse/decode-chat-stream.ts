@@ -1,11 +1,7 @@
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
-import {
-  ChatChunkReader,
-  malformedChunk,
-  type ChatChunkReaderOptions,
-} from './chat-chunk-reader.js';
+import { ChatChunkReader, type ChatChunkReaderOptions } from './chat-chunk-reader.js';
 import { batchedEvents, type EventBatches } from '../pipeline/event-batches.js';
 import { errorFromFrame } from './error-frame.js';
 import { describeSource } from './source-context.js';
@@ -183,7 +179,12 @@ class StreamDecoder {
     if (data === '[DONE]') {
       this.sawDone = true;
       this.stopped = true;
-      this.reader.finish(this.queue);
+      const reader = this.reader;
+      // Nothing but unreadable chunks before [DONE] is no answer, not an empty one.
+      if (reader.skipped > 0 && !reader.sawOutput && reader.finishReason === undefined) {
+        throw this.unreadable(reader.skipped, reader.firstSkipped!);
+      }
+      reader.finish(this.queue);
       return;
     }
 
@@ -195,7 +196,7 @@ class StreamDecoder {
       if (isBlank(data)) return;
       // Frames of other named types (`event: ping`) that are not JSON are not ours to report.
       if (frame.event === undefined || frame.event === 'message') {
-        this.queue.push(malformedChunk(data, this.options, 'it is not valid JSON'));
+        this.reader.skip(data, this.queue, 'it is not valid JSON');
       }
       return;
     }
@@ -218,6 +219,19 @@ class StreamDecoder {
       retryable: false,
       message: `${describeSource(this.options)} sent an SSE event longer than ${maxEventChars} characters.`,
       hint: 'Raise maxEventChars if the provider really sends events that large.',
+      phase: 'stream',
+      route: this.options.route,
+      providerId: this.options.providerId,
+      status: 200,
+    });
+  }
+
+  private unreadable(skipped: number, why: string): SluiceError {
+    return new SluiceError({
+      kind: 'provider',
+      retryable: false,
+      message: `${describeSource(this.options)} sent ${skipped === 1 ? 'one chunk' : `${skipped} chunks`} and [DONE], and no chunk could be read as a chat completion (the first was skipped because ${why}).`,
+      hint: 'Check that the endpoint speaks the OpenAI chat completions stream format.',
       phase: 'stream',
       route: this.options.route,
       providerId: this.options.providerId,
