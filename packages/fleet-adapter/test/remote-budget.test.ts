@@ -158,6 +158,20 @@ describe('remote budget over a message channel', () => {
     expect(() => remote.resize(-1)).toThrow(/integer >= 0/);
   });
 
+  it('refuses a cooldown that never ends, as the owner budget does, and forwards nothing', async () => {
+    const { registry, backend } = pair();
+    const remote = backend.open('glm', { limit: 1 });
+    const owner = registry.get('glm', { limit: 1 });
+
+    expect(() => remote.cooldown(Number.POSITIVE_INFINITY, 'x')).toThrow(
+      'Budget "glm": cooldown needs a finite epoch time in ms, got Infinity.',
+    );
+    expect(remote.cooldownUntil).toBe(0);
+    const lease = await remote.acquire();
+    expect(owner.cooldownUntil).toBe(0);
+    lease.release();
+  });
+
   it('frees the leases and waiters of a peer that disconnects', async () => {
     const { registry, backend, connection } = pair();
     const owner = registry.get('glm', { limit: 2 });

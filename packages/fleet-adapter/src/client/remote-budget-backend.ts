@@ -1,4 +1,4 @@
-import { BudgetEvents, SluiceError } from '@sluice/core';
+import { BudgetEvents, SluiceError, checkCooldownUntil } from '@sluice/core';
 import type {
   AcquireOptions,
   Budget,
@@ -453,6 +453,7 @@ class RemoteBudget implements Budget {
   }
 
   cooldown(untilMs: number, reason: string): void {
+    checkCooldownUntil(this.key, untilMs);
     if (untilMs > this.cooldownUntil) this.cooldownUntil = untilMs;
     this.link.send(['cooldown', this.key, untilMs, reason]);
   }

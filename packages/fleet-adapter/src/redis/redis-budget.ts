@@ -1,4 +1,10 @@
-import { BudgetEvents, SluiceError, checkLimit, rejectionBeforeQueue } from '@sluice/core';
+import {
+  BudgetEvents,
+  SluiceError,
+  checkCooldownUntil,
+  checkLimit,
+  rejectionBeforeQueue,
+} from '@sluice/core';
 import type { AcquireOptions, Budget, BudgetEventMap, BudgetEventName, Lease } from '@sluice/core';
 
 import { LocalFairQueue } from './local-fair-queue.js';
@@ -242,12 +248,7 @@ export class RedisBudgetImpl implements RedisBudget {
   }
 
   cooldown(untilMs: number, reason: string): void {
-    if (typeof untilMs !== 'number' || Number.isNaN(untilMs)) {
-      throw new SluiceError({
-        kind: 'config',
-        message: `Budget "${this.key}": cooldown needs an epoch time in ms, got ${String(untilMs)}.`,
-      });
-    }
+    checkCooldownUntil(this.key, untilMs);
     const now = Date.now();
     if (untilMs <= now || untilMs <= this.cooldownUntilMs) return;
     this.setLocalCooldown(untilMs);
