@@ -4,6 +4,7 @@
  */
 export * from './errors/sluice-error.js';
 export * from './errors/redact.js';
+export * from './errors/value-for-message.js';
 export type * from './events/chat-events.js';
 export type * from './events/chat-request.js';
 export type * from './budget/types.js';

@@ -1,4 +1,11 @@
-import { ConfigError, closestName, defineProvider, maskSecret, SluiceError } from '@sluice/core';
+import {
+  ConfigError,
+  closestName,
+  defineProvider,
+  maskSecret,
+  SluiceError,
+  valueForMessage,
+} from '@sluice/core';
 import type { ConfigIssue, ProviderDescriptor, RetryPolicy, TimeoutsMs } from '@sluice/core';
 import { classifyZhipuError, ZHIPU_ENV_VARS } from './classify-zhipu-error.js';
 import { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
@@ -80,15 +87,6 @@ const OPTION_NAMES = Object.keys({
   retry: true,
 } satisfies Record<keyof ZhipuProviderOptions, true>);
 
-function shown(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return String(value);
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -110,7 +108,12 @@ function isHttpUrl(value: unknown): boolean {
 function optionIssues(options: Record<string, unknown>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const add = (path: string, message: string, value: unknown, fix: string) =>
-    issues.push({ path, message, ...(value === undefined ? {} : { value: shown(value) }), fix });
+    issues.push({
+      path,
+      message,
+      ...(value === undefined ? {} : { value: valueForMessage(value) }),
+      fix,
+    });
 
   for (const key of Object.keys(options)) {
     if (OPTION_NAMES.includes(key)) continue;
@@ -214,7 +217,7 @@ export function createZhipuProvider(options: ZhipuProviderOptions = {}): Provide
         {
           path: '(root)',
           message: 'must be an object',
-          value: shown(raw),
+          value: valueForMessage(raw),
           fix: 'call createZhipuProvider() or createZhipuProvider({ signedToken: true })',
         },
       ],
@@ -235,7 +238,7 @@ export function createZhipuProvider(options: ZhipuProviderOptions = {}): Provide
     issues.push({
       path: 'defaultEndpoint',
       message: `names no endpoint${didYouMean(defaultEndpoint, names)}`,
-      value: shown(defaultEndpoint),
+      value: valueForMessage(defaultEndpoint),
       fix: `write one of ${names.join(', ')}, or add it to endpoints`,
     });
   }
@@ -294,7 +297,7 @@ function zhipuCredential(options: ZhipuProviderOptions) {
         phase: 'config',
         providerId: 'zhipu',
         retryable: false,
-        message: `providerOptions.signedToken must be true or false, got ${shown(fromConfig)}.`,
+        message: `providerOptions.signedToken must be true or false, got ${valueForMessage(fromConfig)}.`,
         hint: 'Write providers.<instance>.providerOptions.signedToken: true, or leave it out to send the raw key.',
       });
     }

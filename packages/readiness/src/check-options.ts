@@ -1,4 +1,4 @@
-import { SluiceError } from '@sluice/core';
+import { SluiceError, valueForMessage } from '@sluice/core';
 import { z } from 'zod';
 
 /** The longest delay Node's timers honour; a longer one fires after 1 ms instead. */
@@ -18,16 +18,6 @@ export function wholeMs(min: number, example: string, why = ''): OptionRule {
     accepts: `a whole number of ms from ${min} to ${MAX_TIMER_MS}${why}`,
     example,
   };
-}
-
-/** A value as an error message shows it: strings quoted, objects by their kind only. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return String(value);
 }
 
 /**
@@ -61,7 +51,7 @@ export function checkOptions(
     throw new SluiceError({
       kind: 'config',
       phase: 'config',
-      message: `${where}: ${name} must be ${rule.accepts}, got ${describeValue(value)}.`,
+      message: `${where}: ${name} must be ${rule.accepts}, got ${valueForMessage(value)}.`,
       hint: `Pass e.g. ${rule.example}, or leave it out.`,
     });
   }
@@ -121,10 +111,12 @@ export function checkRoutesSource(where: string, routes: unknown): void {
       );
     });
     if (bad >= 0)
-      fail(`routes[${bad}] must be a resolved route, got ${describeValue(routes[bad])}.`);
+      fail(`routes[${bad}] must be a resolved route, got ${valueForMessage(routes[bad])}.`);
     return;
   }
   if (typeof routes !== 'object' || routes === null || !('config' in routes)) {
-    fail(`routes must be resolved routes or { config, providers }, got ${describeValue(routes)}.`);
+    fail(
+      `routes must be resolved routes or { config, providers }, got ${valueForMessage(routes)}.`,
+    );
   }
 }

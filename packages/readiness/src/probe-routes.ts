@@ -1,7 +1,7 @@
-import { SluiceError, type ResolvedRoute, type Router } from '@sluice/core';
+import { SluiceError, valueForMessage, type ResolvedRoute, type Router } from '@sluice/core';
 import { z } from 'zod';
 
-import { checkOptions, describeValue, wholeMs, type OptionRule } from './check-options.js';
+import { checkOptions, wholeMs, type OptionRule } from './check-options.js';
 
 /** Options of {@link probeRoutes}. */
 export interface ProbeOptions {
@@ -29,7 +29,7 @@ function checkProbeArguments(routes: unknown, options: unknown): void {
     throw new SluiceError({
       kind: 'config',
       phase: 'config',
-      message: `probeRoutes: options must be an object, got ${describeValue(options)}.`,
+      message: `probeRoutes: options must be an object, got ${valueForMessage(options)}.`,
       hint: 'Call probeRoutes(router, routes, { timeoutMs, signal }), or leave options out.',
     });
   }
@@ -43,8 +43,8 @@ function checkProbeArguments(routes: unknown, options: unknown): void {
       kind: 'config',
       phase: 'config',
       message: Array.isArray(routes)
-        ? `probeRoutes: routes[${bad}] must be a route name or a resolved route, got ${describeValue(routes[bad])}.`
-        : `probeRoutes: routes must be an array of route names or resolved routes, got ${describeValue(routes)}.`,
+        ? `probeRoutes: routes[${bad}] must be a route name or a resolved route, got ${valueForMessage(routes[bad])}.`
+        : `probeRoutes: routes must be an array of route names or resolved routes, got ${valueForMessage(routes)}.`,
       hint: "Pass e.g. ['default'] or router.routes(), or undefined to probe every route.",
     });
   }

@@ -1,13 +1,8 @@
 import type { Budget, BudgetRegistry, ResolvedRoute, SluiceEvent } from '@sluice/core';
-import { adaptiveLimitOf, SluiceError } from '@sluice/core';
+import { adaptiveLimitOf, SluiceError, valueForMessage } from '@sluice/core';
 import { z } from 'zod';
 
-import {
-  checkOptions,
-  checkRoutesSource,
-  describeValue,
-  PROJECTION_RULES,
-} from './check-options.js';
+import { checkOptions, checkRoutesSource, PROJECTION_RULES } from './check-options.js';
 import {
   DEFAULT_THRESHOLDS,
   decideRouteState,
@@ -338,7 +333,7 @@ export function projectReadiness(input: ProjectReadinessInput): ReadinessSnapsho
     throw new SluiceError({
       kind: 'config',
       phase: 'config',
-      message: `projectReadiness: input must be an object with routes, got ${describeValue(input)}.`,
+      message: `projectReadiness: input must be an object with routes, got ${valueForMessage(input)}.`,
       hint: 'Call projectReadiness({ routes: await loadConfig() }) or projectReadiness({ routes: router.routes() }).',
     });
   }

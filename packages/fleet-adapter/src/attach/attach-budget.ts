@@ -4,6 +4,7 @@ import { isMainThread, parentPort, type MessagePort } from 'node:worker_threads'
 import {
   SluiceError,
   closestName,
+  valueForMessage,
   createBudgetRegistry,
   defaultBudgetRegistry,
 } from '@sluice/core';
@@ -17,7 +18,7 @@ import {
 import type { ClientFrame, ServerFrame } from '../protocol/budget-protocol.js';
 import { deferredChannel } from '../protocol/deferred-channel.js';
 import { ipcChannel, messagePortChannel, socketChannel } from '../protocol/frame-channels.js';
-import { checkHandshakeTimeout, describeValue } from '../util/check-options.js';
+import { checkHandshakeTimeout } from '../util/check-options.js';
 
 /** The environment variable that tells a process where its parent's budgets are. */
 export const BUDGET_ENV = 'SLUICE_BUDGET';
@@ -175,7 +176,7 @@ function optionError(message: string, hint: string): SluiceError {
 function checkAttachOptions(options: AttachBudgetOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw optionError(
-      `options must be an object, got ${describeValue(options)}.`,
+      `options must be an object, got ${valueForMessage(options)}.`,
       'Call attachBudget() or attachBudget({ url, fallback, handshakeTimeoutMs }).',
     );
   }
@@ -190,19 +191,19 @@ function checkAttachOptions(options: AttachBudgetOptions): void {
   const { url, env, fallback, handshakeTimeoutMs } = options;
   if (url !== undefined && typeof url !== 'string') {
     throw optionError(
-      `url must be a string such as "unix:/path/budget.sock", got ${describeValue(url)}.`,
+      `url must be a string such as "unix:/path/budget.sock", got ${valueForMessage(url)}.`,
       `Pass the value serveBudgetBroker() advertises, or leave url out to read ${BUDGET_ENV}.`,
     );
   }
   if (env !== undefined && (typeof env !== 'object' || env === null || Array.isArray(env))) {
     throw optionError(
-      `env must be an object of environment variables, got ${describeValue(env)}.`,
+      `env must be an object of environment variables, got ${valueForMessage(env)}.`,
       'Pass e.g. { env: process.env }, or leave env out.',
     );
   }
   if (fallback !== undefined && fallback !== 'error' && fallback !== 'memory') {
     throw optionError(
-      `fallback must be 'error' or 'memory', got ${describeValue(fallback)}.`,
+      `fallback must be 'error' or 'memory', got ${valueForMessage(fallback)}.`,
       "Use 'memory' to run on the in-process budgets when there is no parent, or leave it out.",
     );
   }

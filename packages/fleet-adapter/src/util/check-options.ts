@@ -1,4 +1,4 @@
-import { SluiceError } from '@sluice/core';
+import { SluiceError, valueForMessage } from '@sluice/core';
 
 /** The longest delay `setTimeout` honours; a longer one fires after 1 ms instead. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -14,17 +14,7 @@ export function checkHandshakeTimeout(where: string, value: unknown): void {
   }
   throw new SluiceError({
     kind: 'config',
-    message: `${where}: handshakeTimeoutMs must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${describeValue(value)}.`,
+    message: `${where}: handshakeTimeoutMs must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${valueForMessage(value)}.`,
     hint: 'Pass e.g. { handshakeTimeoutMs: 5000 } (the default), or leave it out.',
   });
-}
-
-/** A value as an error message shows it: strings quoted, objects by their kind only. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return String(value);
 }
