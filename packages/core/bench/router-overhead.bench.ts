@@ -5,10 +5,10 @@
 //
 // Targets: router.chat adds under 5% wall time and under 50 µs CPU per request.
 // TODO(router): the CPU target is met only on a quiet machine: 35-45 µs per request above the
-// raw loop when the raw loop takes 720-780 µs, 65-95 µs when the machine is busy (raw loop
-// 840-1,160 µs). The router's fetch uses redirect: 'error', which spares it a clone of the
+// raw loop when the raw loop takes 720-780 µs, 65-130 µs when the machine is busy (raw loop
+// 840-1,310 µs). The router's fetch uses redirect: 'error', which spares it a clone of the
 // request that the raw loop pays for (55-70 µs); against a raw loop that sets it too (the
-// "tuned" row) the router costs 85-150 µs more. Where that goes, from paired runs of two builds
+// "tuned" row) the router costs 85-210 µs more. Where that goes, from paired runs of two builds
 // in one process (one layer taken out at a time; each figure is ±8 µs): lease budget 10-35,
 // deadlines 7-22, retry 11-13, transport handler and ChatStream about 20, SSE decoder 5-10.
 // Taking out a whole batch stage (one `.then` per network read) saved nothing measurable, and
