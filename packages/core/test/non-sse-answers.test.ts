@@ -90,3 +90,21 @@ describe('a 2xx answer with no body', () => {
     },
   );
 });
+
+describe('an error built from the body of a 2xx answer other than 200', () => {
+  test('carries the answer’s own status', async () => {
+    const { failure } = routerAnswering(
+      () =>
+        new Response('data: {"error":{"message":"upstream busy"}}\n\n', {
+          status: 299,
+          headers: { 'content-type': 'text/event-stream' },
+        }),
+    );
+
+    const error = await failure();
+
+    expect(SluiceError.isInstance(error)).toBe(true);
+    expect((error as SluiceError).status).toBe(299);
+    expect((error as SluiceError).message).toContain('carried an error: upstream busy');
+  });
+});

@@ -7,7 +7,7 @@ import {
   type NormalizeFinishReasonOptions,
 } from './normalize-finish-reason.js';
 import { readUsage } from './read-usage.js';
-import { describeSource } from './source-context.js';
+import { describeSource, statusOf } from './source-context.js';
 import { ToolCallAssembler } from './tool-call-assembler.js';
 
 /** Identity of a response as its first chunk names it. */
@@ -188,7 +188,7 @@ export function malformedChunk(
     phase: 'stream',
     route: options.route,
     providerId: options.providerId,
-    status: 200,
+    status: statusOf(options),
   });
   return { type: 'error', error, raw: redactSecrets(rawText, options.secrets ?? []) };
 }

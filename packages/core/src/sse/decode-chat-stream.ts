@@ -4,7 +4,7 @@ import type { ChatEvent } from '../events/chat-events.js';
 import { ChatChunkReader, type ChatChunkReaderOptions } from './chat-chunk-reader.js';
 import { batchedEvents, type EventBatches } from '../pipeline/event-batches.js';
 import { errorFromFrame } from './error-frame.js';
-import { describeSource } from './source-context.js';
+import { describeSource, statusOf } from './source-context.js';
 
 /** A response body as `fetch` gives it, or any async source of byte chunks (Node streams). */
 export type ChatStreamBody = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
@@ -222,7 +222,7 @@ class StreamDecoder {
       phase: 'stream',
       route: this.options.route,
       providerId: this.options.providerId,
-      status: 200,
+      status: statusOf(this.options),
     });
   }
 
@@ -235,7 +235,7 @@ class StreamDecoder {
       phase: 'stream',
       route: this.options.route,
       providerId: this.options.providerId,
-      status: 200,
+      status: statusOf(this.options),
     });
   }
 
@@ -248,7 +248,7 @@ class StreamDecoder {
       phase: 'stream',
       route: this.options.route,
       providerId: this.options.providerId,
-      status: 200,
+      status: statusOf(this.options),
     });
   }
 }

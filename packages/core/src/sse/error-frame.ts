@@ -1,7 +1,7 @@
 import type { Classification, ClassifyInput } from '../descriptor/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { redactSecrets } from '../errors/redact.js';
-import { describeSource, type SourceContext } from './source-context.js';
+import { describeSource, type SourceContext, statusOf } from './source-context.js';
 
 /** What turns an error the provider sent inside a 200 response into a {@link SluiceError}. */
 export interface ErrorFrameOptions extends SourceContext {
@@ -22,7 +22,7 @@ export function errorFromFrame(
   options: ErrorFrameOptions,
 ): SluiceError {
   const classification = options.classify?.({
-    status: 200,
+    status: statusOf(options),
     headers: options.headers ?? new Headers(),
     body,
     bodyText,
@@ -43,7 +43,7 @@ export function errorFromFrame(
     phase: 'stream',
     route: options.route,
     providerId: options.providerId,
-    status: 200,
+    status: statusOf(options),
     providerCode: classification?.providerCode ?? wire.code,
     retryAfterMs: classification?.retryAfterMs,
   });

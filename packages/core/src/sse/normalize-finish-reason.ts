@@ -1,7 +1,7 @@
 import type { FinishMapping } from '../descriptor/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { FinishReason } from '../events/chat-events.js';
-import { describeSource, type SourceContext } from './source-context.js';
+import { describeSource, type SourceContext, statusOf } from './source-context.js';
 
 /** Options of {@link normalizeFinishReason}. */
 export interface NormalizeFinishReasonOptions extends SourceContext {
@@ -45,6 +45,6 @@ export function normalizeFinishReason(
     phase: 'stream',
     route: options.route,
     providerId: options.providerId,
-    status: 200,
+    status: statusOf(options),
   });
 }

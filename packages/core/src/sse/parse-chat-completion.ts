@@ -1,7 +1,7 @@
 import type { ChatEvent } from '../events/chat-events.js';
 import { ChatChunkReader, type ChatChunkReaderOptions } from './chat-chunk-reader.js';
 import { errorFromFrame } from './error-frame.js';
-import { describeSource } from './source-context.js';
+import { describeSource, statusOf } from './source-context.js';
 import { SluiceError } from '../errors/sluice-error.js';
 
 /** Options of {@link parseChatCompletion}; the same hooks as the streaming decoder. */
@@ -59,7 +59,7 @@ function notACompletion(
     phase: 'stream',
     route: options.route,
     providerId: options.providerId,
-    status: 200,
+    status: statusOf(options),
     cause,
   });
 }

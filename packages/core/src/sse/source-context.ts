@@ -9,6 +9,13 @@ export interface SourceContext {
    * message and raw text built from a response body, in case a provider echoes them back.
    */
   secrets?: ReadonlyArray<string | undefined> | undefined;
+  /** The response's HTTP status, copied into every error; default 200. */
+  status?: number | undefined;
+}
+
+/** The status an error built from the body carries: the response's, 200 when unknown. */
+export function statusOf(context: SourceContext): number {
+  return context.status ?? 200;
 }
 
 /** `The response of route "glm" (provider zhipu)`, or as much of it as is known. */

@@ -200,6 +200,7 @@ function streamEvents(
     headers: response.headers,
     // Errors and `error` events built from the body (an error frame may quote the key back).
     secrets,
+    status: response.status,
     onMetadata: (named: { id?: string; model?: string }) => {
       metadata.id = named.id;
       metadata.model = named.model;
