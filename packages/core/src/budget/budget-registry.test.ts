@@ -154,3 +154,56 @@ describe('defaultBudgetRegistry', () => {
     expect(copy.defaultBudgetRegistry().get('shared-by-copies', { limit: 1 })).toBe(budget);
   });
 });
+
+describe('createBudgetRegistry: declarations that end', () => {
+  it('the strictest live declaration holds; when it ends, the next strictest does', () => {
+    const registry = createBudgetRegistry();
+    const strict = registry.declare('k', 1);
+    const loose = registry.declare('k', 3);
+    const budget = registry.get('k', { limit: 3 });
+    expect(budget.limit).toBe(1);
+
+    strict();
+    expect(budget.limit).toBe(3);
+    expect(registry.get('k', { limit: 3 })).toBe(budget);
+
+    // The last one gone, a new declaration stands alone, looser or stricter.
+    loose();
+    registry.declare('k', 5);
+    expect(budget.limit).toBe(5);
+  });
+
+  it('a limit moved at runtime is not raised when a declaration ends', () => {
+    const registry = createBudgetRegistry();
+    const strict = registry.declare('k', 1);
+    registry.declare('k', 4);
+    const budget = registry.get('k', { limit: 4 });
+    budget.resize(2);
+
+    strict();
+    expect(budget.limit).toBe(2);
+  });
+
+  it('a limit given to get() outside any declaration lasts for the registry', () => {
+    const registry = createBudgetRegistry();
+    registry.get('k', { limit: 2 });
+    const loose = registry.declare('k', 3);
+    const strict = registry.declare('k', 1);
+    const budget = registry.get('k', { limit: 3 });
+    expect(budget.limit).toBe(1);
+
+    strict();
+    expect(budget.limit).toBe(2);
+    loose();
+    expect(budget.limit).toBe(2);
+  });
+
+  it('withdrawing twice, or a declaration of a key never opened, changes nothing', () => {
+    const registry = createBudgetRegistry();
+    const never = registry.declare('unused', 2);
+    never();
+    never();
+    expect(registry.list()).toHaveLength(1);
+    expect(() => registry.declare('k', -1)).toThrow(/limit must be an integer >= 0/);
+  });
+});

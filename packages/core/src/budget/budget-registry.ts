@@ -31,6 +31,8 @@ export interface LeaseBudgetRegistry extends BudgetRegistry {
    * request). Returns an unsubscribe function.
    */
   on(event: 'limit-mismatch', listener: (mismatch: LimitMismatch) => void): () => void;
+  /** See {@link BudgetRegistry.declare}; always present here. */
+  declare(key: string, limit: number): () => void;
   /** Forgets all budgets and closes the backend (for tests and shutdown). */
   close(): Promise<void>;
 }
@@ -47,6 +49,12 @@ export interface LeaseBudgetRegistry extends BudgetRegistry {
  * held leases. A `get` never raises a limit: a limit lowered at runtime (`budget.resize`, the
  * adaptive limit) stays where it is. To raise a limit on purpose, call `budget.resize(n)`.
  *
+ * Declarations that end: `declare(key, limit)` counts like a `get` until its withdrawal is called
+ * (a router declares its limits when made and withdraws them when closed). When the strictest
+ * declaration ends, the strictest of the rest (and of limits given to `get` outside any
+ * declaration, which last) holds, raised only from the limit the ended one had set. When the last
+ * ends, the next declaration stands alone.
+ *
  * @throws SluiceError kind `config` from `get` when the key is empty or the limit is not an
  *   integer >= 0.
  */
@@ -56,46 +64,113 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
   // The strictest limit declared per key, and the disagreeing limits already reported.
   const declared = new Map<string, number>();
   const reported = new Map<string, Set<number>>();
+  // Declarations that end (`declare`, one per router and key), and the strictest limit that `get`
+  // was given outside them, which lasts for the registry's life.
+  const live = new Map<string, Map<object, number>>();
+  const lasting = new Map<string, number>();
+  // Keys whose last declaration ended, with the limit it had left the budget at.
+  const orphaned = new Map<string, number>();
   let mismatchListeners: ((mismatch: LimitMismatch) => void)[] = [];
+
+  const apply = (key: string, limit: number): Budget => {
+    const existing = budgets.get(key);
+    if (existing === undefined) {
+      const budget = backend.open(key, { limit });
+      budgets.set(key, budget);
+      declared.set(key, limit);
+      return budget;
+    }
+
+    const left = orphaned.get(key);
+    if (left !== undefined && !declared.has(key)) {
+      // Nobody declares this key any more: the new declaration stands alone, unless the limit
+      // was moved at runtime since (resize, the adaptive limit), which is kept.
+      orphaned.delete(key);
+      isStricter(key, limit, 0); // validates the limit
+      declared.set(key, limit);
+      if (existing.limit === left && limit !== left) existing.resize(limit);
+      return existing;
+    }
+
+    const previous = declared.get(key) ?? existing.limit;
+    if (limit !== previous) {
+      if (isStricter(key, limit, previous)) {
+        declared.set(key, limit);
+        if (isStricter(key, limit, existing.limit)) existing.resize(limit);
+      }
+
+      const seen = reported.get(key) ?? new Set<number>();
+      reported.set(key, seen);
+      if (seen.has(limit)) return existing;
+      seen.add(limit);
+      const mismatch = { key, requested: limit, previous, limit: declared.get(key)! };
+      for (const listener of mismatchListeners) {
+        // A throwing listener must not turn a valid `get` into a failure; report it like
+        // EventTarget does, on a microtask.
+        try {
+          listener(mismatch);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+    }
+    return existing;
+  };
+
+  /** A declaration ended: the strictest of the others is the key's limit now. */
+  const withdraw = (key: string, token: object): void => {
+    const declarations = live.get(key);
+    if (!declarations?.delete(token)) return;
+    if (declarations.size === 0) live.delete(key);
+    const before = declared.get(key);
+    const budget = budgets.get(key);
+    if (before === undefined || budget === undefined) return;
+    let after = lasting.get(key);
+    for (const limit of declarations.values()) {
+      after = after === undefined || isStricter(key, limit, after) ? limit : after;
+    }
+    if (after === undefined) {
+      declared.delete(key);
+      reported.delete(key);
+      orphaned.set(key, budget.limit);
+      return;
+    }
+    if (after === before || !isStricter(key, before, after)) return;
+    declared.set(key, after);
+    reported.delete(key);
+    // Raised only from the limit the ended declaration had set, never from one moved at runtime.
+    if (budget.limit === before) budget.resize(after);
+  };
 
   return {
     backend,
 
     get(key: string, getOptions: { limit: number }): Budget {
       const limit = getOptions?.limit;
-      const existing = budgets.get(key);
-      if (existing === undefined) {
-        const budget = backend.open(key, { limit });
-        budgets.set(key, budget);
-        declared.set(key, limit);
-        return budget;
-      }
-
-      const previous = declared.get(key) ?? existing.limit;
-      if (limit !== previous) {
-        if (isStricter(key, limit, previous)) {
-          declared.set(key, limit);
-          if (isStricter(key, limit, existing.limit)) existing.resize(limit);
-        }
-
-        const seen = reported.get(key) ?? new Set<number>();
-        reported.set(key, seen);
-        if (seen.has(limit)) return existing;
-        seen.add(limit);
-        const mismatch = { key, requested: limit, previous, limit: declared.get(key)! };
-        for (const listener of mismatchListeners) {
-          // A throwing listener must not turn a valid `get` into a failure; report it like
-          // EventTarget does, on a microtask.
-          try {
-            listener(mismatch);
-          } catch (error) {
-            queueMicrotask(() => {
-              throw error;
-            });
-          }
+      const declarations = live.get(key);
+      if (declarations !== undefined) {
+        for (const declaredLimit of declarations.values()) {
+          if (declaredLimit === limit) return budgets.get(key)!;
         }
       }
-      return existing;
+      const budget = apply(key, limit);
+      const kept = lasting.get(key);
+      if (kept === undefined || isStricter(key, limit, kept)) lasting.set(key, limit);
+      return budget;
+    },
+
+    declare(key: string, limit: number): () => void {
+      apply(key, limit);
+      const token = {};
+      let declarations = live.get(key);
+      if (declarations === undefined) {
+        declarations = new Map();
+        live.set(key, declarations);
+      }
+      declarations.set(token, limit);
+      return () => withdraw(key, token);
     },
 
     list(): Budget[] {
@@ -119,6 +194,9 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
       budgets.clear();
       declared.clear();
       reported.clear();
+      live.clear();
+      lasting.clear();
+      orphaned.clear();
       await backend.close?.();
     },
   };

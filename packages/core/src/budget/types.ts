@@ -105,5 +105,12 @@ export interface BudgetRegistry {
   readonly backend: BudgetBackend;
   /** Returns the budget of `key`, opening it with `limit` the first time. */
   get(key: string, options: { limit: number }): Budget;
+  /**
+   * Declares `limit` for `key` until the returned function is called: a router declares the
+   * limits of its config when it is created and withdraws them when it is closed, so a closed
+   * router's stricter limit stops holding the others back. Optional: a registry without it keeps
+   * every declared limit for its life.
+   */
+  declare?(key: string, limit: number): () => void;
   list(): Budget[];
 }

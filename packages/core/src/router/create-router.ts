@@ -1,4 +1,5 @@
 import { defaultBudgetRegistry } from '../budget/budget-registry.js';
+import type { BudgetRegistry } from '../budget/types.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js';
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { closestName } from '../config/closest-name.js';
@@ -60,6 +61,9 @@ export function createRouter(options: RouterOptions): Router {
     options.budgets ?? defaultBudgetRegistry(),
     options.budgetBackends,
   );
+  // The router's limits hold while it is open: a closed router's stricter limit stops holding
+  // back the routers that share its budgets.
+  const withdrawals = declareLimits(config, budgets);
   const transports = new Map<string, Transport>();
   const listeners = new Set<(event: SluiceEvent) => void>();
   const open = new Set<ChatStream>();
@@ -152,6 +156,7 @@ export function createRouter(options: RouterOptions): Router {
     },
 
     async close() {
+      if (!closed) for (const withdraw of withdrawals) withdraw();
       closed = true;
       for (const stream of open) stream.cancel(closedError());
       open.clear();
@@ -190,6 +195,25 @@ function createContext(
     options.scope,
   );
   return context;
+}
+
+/** Declares the limit of every provider instance and route on its budget; returns the withdrawals. */
+function declareLimits(config: ResolvedConfig, budgets: BudgetRegistry): Array<() => void> {
+  if (budgets.declare === undefined) return [];
+  const limits = new Map<string, Set<number>>();
+  const add = (key: string, limit: number) => {
+    let set = limits.get(key);
+    if (set === undefined) limits.set(key, (set = new Set()));
+    set.add(limit);
+  };
+  for (const instance of config.instances.values())
+    add(instance.budgetKey, instance.maxConcurrency);
+  for (const route of config.routes.values()) add(route.budgetKey, route.maxConcurrency);
+  const withdrawals: Array<() => void> = [];
+  for (const [key, set] of limits) {
+    for (const limit of set) withdrawals.push(budgets.declare(key, limit));
+  }
+  return withdrawals;
 }
 
 /** The pool size of a route's instance: its limit, shared by every route and model on it. */

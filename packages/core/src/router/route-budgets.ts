@@ -72,6 +72,12 @@ export function routeBudgetRegistry(
     get(key: string, options: { limit: number }): Budget {
       return (byKey.get(key) ?? fallback).get(key, options);
     },
+    // In-process budgets only: declaring opens the budget, and a budget on Redis is opened (and
+    // connected) at its first request, not when the router is made.
+    declare(key: string, limit: number): () => void {
+      if (byKey.has(key)) return () => {};
+      return fallback.declare?.(key, limit) ?? (() => {});
+    },
     list(): Budget[] {
       return all.flatMap((registry) => registry.list());
     },
