@@ -30,6 +30,16 @@ function makeRouter(onFetch: () => Response) {
   return { router, budgets, sent: () => sent };
 }
 
+/** What `call` throws, or undefined. */
+function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 const sse = (text: string) =>
   new Response(
     `data: {"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}\n\n` +
@@ -54,12 +64,7 @@ describe('router.chat input', () => {
     (_name, request, message) => {
       const { router, budgets, sent } = makeRouter(() => sse('x'));
 
-      let error: unknown;
-      try {
-        router.chat(request as unknown as ChatRequest);
-      } catch (caught) {
-        error = caught;
-      }
+      const error = thrownBy(() => router.chat(request as unknown as ChatRequest));
 
       expect(SluiceError.isInstance(error)).toBe(true);
       expect((error as SluiceError).kind).toBe('bad-request');
@@ -122,12 +127,7 @@ describe('router.chat request fields', () => {
   ])('%s is a bad-request at the call: nothing sent, no lease', (_name, request, message) => {
     const { router, budgets, sent } = makeRouter(() => sse('x'));
 
-    let error: unknown;
-    try {
-      router.chat(request as unknown as ChatRequest);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(() => router.chat(request as unknown as ChatRequest));
 
     expect(SluiceError.isInstance(error) && error.kind).toBe('bad-request');
     expect((error as SluiceError).message).toMatch(message);
@@ -187,12 +187,9 @@ describe('router.chat options', () => {
   ])('%s is a bad-request at the call: nothing sent, no lease', (_name, options, message) => {
     const { router, budgets, sent } = makeRouter(() => sse('x'));
 
-    let error: unknown;
-    try {
-      router.chat({ messages: [{ role: 'user', content: 'hi' }] }, options as never);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(() =>
+      router.chat({ messages: [{ role: 'user', content: 'hi' }] }, options as never),
+    );
 
     expect(SluiceError.isInstance(error) && error.kind).toBe('bad-request');
     expect((error as SluiceError).message).toMatch(message);

@@ -66,7 +66,8 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
   const reported = new Map<string, Set<number>>();
   // Declarations that end (`declare`, one per router and key), and the strictest limit that `get`
   // was given outside them, which lasts for the registry's life.
-  const live = new Map<string, Map<object, number>>();
+  // Per key: each live declared limit and how many declarations hold it.
+  const live = new Map<string, Map<number, number>>();
   const lasting = new Map<string, number>();
   // Keys whose last declaration ended, with the limit it had left the budget at.
   const orphaned = new Map<string, number>();
@@ -120,16 +121,18 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
   };
 
   /** A declaration ended: the strictest of the others is the key's limit now. */
-  const withdraw = (key: string, token: object): void => {
-    const declarations = live.get(key);
-    if (!declarations?.delete(token)) return;
+  const withdraw = (key: string, limit: number): void => {
+    const declarations = live.get(key)!;
+    const holders = declarations.get(limit)! - 1;
+    if (holders > 0) declarations.set(limit, holders);
+    else declarations.delete(limit);
     if (declarations.size === 0) live.delete(key);
     const before = declared.get(key);
     const budget = budgets.get(key);
     if (before === undefined || budget === undefined) return;
     let after = lasting.get(key);
-    for (const limit of declarations.values()) {
-      after = after === undefined || isStricter(key, limit, after) ? limit : after;
+    for (const other of declarations.keys()) {
+      after = after === undefined || isStricter(key, other, after) ? other : after;
     }
     if (after === undefined) {
       declared.delete(key);
@@ -149,12 +152,9 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
 
     get(key: string, getOptions: { limit: number }): Budget {
       const limit = getOptions?.limit;
-      const declarations = live.get(key);
-      if (declarations !== undefined) {
-        for (const declaredLimit of declarations.values()) {
-          if (declaredLimit === limit) return budgets.get(key)!;
-        }
-      }
+      // A limit some live declaration holds is already counted: the budget middleware's call on
+      // every request lands here.
+      if (live.get(key)?.has(limit)) return budgets.get(key)!;
       const budget = apply(key, limit);
       const kept = lasting.get(key);
       if (kept === undefined || isStricter(key, limit, kept)) lasting.set(key, limit);
@@ -163,14 +163,18 @@ export function createBudgetRegistry(options: BudgetRegistryOptions = {}): Lease
 
     declare(key: string, limit: number): () => void {
       apply(key, limit);
-      const token = {};
       let declarations = live.get(key);
       if (declarations === undefined) {
         declarations = new Map();
         live.set(key, declarations);
       }
-      declarations.set(token, limit);
-      return () => withdraw(key, token);
+      declarations.set(limit, (declarations.get(limit) ?? 0) + 1);
+      let withdrawn = false;
+      return () => {
+        if (withdrawn) return;
+        withdrawn = true;
+        withdraw(key, limit);
+      };
     },
 
     list(): Budget[] {

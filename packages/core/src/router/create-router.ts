@@ -4,6 +4,7 @@ import { resolveConfig, type ResolvedConfig } from '../config/resolve-config.js'
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { closestName } from '../config/closest-name.js';
 import { SluiceError } from '../errors/sluice-error.js';
+import { valueForMessage } from '../errors/value-for-message.js';
 import type { ChatRequest } from '../events/chat-request.js';
 import { ScopedRequestContext, type AbortScope } from '../pipeline/abort-scope.js';
 import { createBudgetMiddleware } from '../pipeline/budget-middleware.js';
@@ -199,21 +200,11 @@ function createContext(
 
 /** Declares the limit of every provider instance and route on its budget; returns the withdrawals. */
 function declareLimits(config: ResolvedConfig, budgets: BudgetRegistry): Array<() => void> {
-  if (budgets.declare === undefined) return [];
-  const limits = new Map<string, Set<number>>();
-  const add = (key: string, limit: number) => {
-    let set = limits.get(key);
-    if (set === undefined) limits.set(key, (set = new Set()));
-    set.add(limit);
-  };
-  for (const instance of config.instances.values())
-    add(instance.budgetKey, instance.maxConcurrency);
-  for (const route of config.routes.values()) add(route.budgetKey, route.maxConcurrency);
-  const withdrawals: Array<() => void> = [];
-  for (const [key, set] of limits) {
-    for (const limit of set) withdrawals.push(budgets.declare(key, limit));
-  }
-  return withdrawals;
+  const declare = budgets.declare?.bind(budgets);
+  if (declare === undefined) return [];
+  return [...config.instances.values(), ...config.routes.values()].map((holder) =>
+    declare(holder.budgetKey, holder.maxConcurrency),
+  );
 }
 
 /** The pool size of a route's instance: its limit, shared by every route and model on it. */
@@ -278,7 +269,7 @@ function checkChatOptions(options: unknown): void {
   }
   if (signal !== undefined && !isAbortSignal(signal)) {
     fail(
-      `options.signal must be an AbortSignal, got ${describeValue(signal)}.`,
+      `options.signal must be an AbortSignal, got ${typeof signal === 'object' && signal !== null ? 'an object without the AbortSignal interface' : valueForMessage(signal)}.`,
       'Pass controller.signal of an AbortController, or AbortSignal.timeout(ms).',
     );
   }
@@ -330,12 +321,6 @@ function isAbortSignal(value: unknown): boolean {
   );
 }
 
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return `an object without the AbortSignal interface`;
-  return typeof value;
-}
-
 /**
  * Catches requests no provider could accept before they take a lease or reach the network: a
  * missing request object, an empty or malformed `messages`, and fields of the wrong type or range
@@ -376,13 +361,16 @@ function checkChatRequest(request: unknown): void {
       !Array.isArray(content)
     ) {
       fail(
-        `request.messages[${index}].content must be a string, an array of parts or null, got ${kindOf(content)}.`,
+        `request.messages[${index}].content must be a string, an array of parts or null, got ${valueForMessage(content)}.`,
       );
     }
   });
   const { maxTokens, temperature, topP, tools, stream, model } = request as ChatRequest;
   if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
-    fail(`request.maxTokens must be a whole number > 0, got ${kindOf(maxTokens)}.`, fieldHint);
+    fail(
+      `request.maxTokens must be a whole number > 0, got ${valueForMessage(maxTokens)}.`,
+      fieldHint,
+    );
   }
   for (const [name, value] of [
     ['temperature', temperature],
@@ -392,29 +380,22 @@ function checkChatRequest(request: unknown): void {
       value !== undefined &&
       !(typeof value === 'number' && Number.isFinite(value) && value >= 0)
     ) {
-      fail(`request.${name} must be a finite number >= 0, got ${kindOf(value)}.`, fieldHint);
+      fail(
+        `request.${name} must be a finite number >= 0, got ${valueForMessage(value)}.`,
+        fieldHint,
+      );
     }
   }
   if (tools !== undefined && !Array.isArray(tools)) {
-    fail(`request.tools must be an array of tools, got ${kindOf(tools)}.`, fieldHint);
+    fail(`request.tools must be an array of tools, got ${valueForMessage(tools)}.`, fieldHint);
   }
   if (stream !== undefined && typeof stream !== 'boolean') {
-    fail(`request.stream must be true or false, got ${kindOf(stream)}.`, fieldHint);
+    fail(`request.stream must be true or false, got ${valueForMessage(stream)}.`, fieldHint);
   }
   if (model !== undefined && (typeof model !== 'string' || model === '')) {
     fail(
-      `request.model must be a model name (a non-empty string), got ${kindOf(model)}.`,
+      `request.model must be a model name (a non-empty string), got ${valueForMessage(model)}.`,
       fieldHint,
     );
   }
-}
-
-/** A value in the words of a message: `NaN`, `-1`, `"10"`, `an object`, `an array`. */
-function kindOf(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
