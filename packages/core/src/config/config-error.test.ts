@@ -563,6 +563,31 @@ describe('hardening', () => {
     expect(error.message).not.toContain('hunter2pass');
   });
 
+  test('an endpoint with credentials shows no secret of its query, nor a key from env (trial: key in the query of a user:pass@ URL)', () => {
+    const key = 'sk-trial-SECRET-987654';
+    const endpoint = `http://user:${key}@127.0.0.1:18090/p400?api_key=${key}&token=zz-other-SECRET-111222&region=eu`;
+    let error: ConfigError | undefined;
+    try {
+      resolveConfig(
+        {
+          providers: { x: { use: 'zhipu', endpoint, apiKey: 'env:TRIAL_KEY' } },
+          routes: { default: { provider: 'x', model: 'glm-4.6' } },
+        },
+        { providers: [zhipuLike], env: { TRIAL_KEY: key } },
+      );
+    } catch (caught) {
+      if (ConfigError.isConfigError(caught)) error = caught;
+    }
+    expect(error).toBeDefined();
+    const issue = issueAt(error!, 'providers.x.endpoint');
+    expect(issue.message).toBe('carries credentials in the URL (user:password@)');
+    const shown = [error!.message, JSON.stringify(error!.issues), error!.stack ?? ''].join('\n');
+    expect(shown).not.toContain('SECRET-987654');
+    expect(shown).not.toContain('zz-other-SECRET-111222');
+    // What is not secret stays readable, so the user can find the URL they wrote.
+    expect(issue.value).toContain('127.0.0.1:18090/p400?api_key=***&token=***&region=eu');
+  });
+
   test('a route naming a descriptor id instead of an instance is told how to declare it', () => {
     const error = failure({
       providers: { glm: { use: 'zhipu' } },

@@ -46,6 +46,26 @@ export function maskUrlCredentials(value: string): string {
   return url.toString();
 }
 
+/** Names of headers and query parameters whose values are secrets. */
+export const SECRET_NAME = /(auth|key|token|secret|cookie|signature|password|credential)/i;
+
+/**
+ * The URL with its user info and any secret-looking query parameter (`api_key`, `token`, ...)
+ * masked: some endpoints are configured with the key in the query string.
+ */
+export function maskUrlSecrets(value: string): string {
+  const masked = maskUrlCredentials(value);
+  if (!URL.canParse(masked)) return masked;
+  const url = new URL(masked);
+  let changed = false;
+  for (const [name, param] of [...url.searchParams]) {
+    if (!SECRET_NAME.test(name) || param === '') continue;
+    url.searchParams.set(name, '***');
+    changed = true;
+  }
+  return changed ? url.toString() : masked;
+}
+
 const MAX_VALUE_CHARS = 80;
 
 /**
@@ -63,7 +83,7 @@ export function describeValue(value: unknown, path: IssuePath): string | undefin
     return String(value);
   }
   if (typeof value === 'function') return 'a function';
-  if (typeof value === 'string') return truncate(JSON.stringify(maskUrlCredentials(value)));
+  if (typeof value === 'string') return truncate(JSON.stringify(maskUrlSecrets(value)));
   if (typeof value === 'bigint' || typeof value === 'symbol') return String(value);
   return truncate(safeJson(value));
 }

@@ -32,6 +32,7 @@ export function resolveApiKey(
   context: Context,
 ): ResolvedApiKey {
   const resolved = findApiKey(name, instance, descriptor, context);
+  if (resolved.apiKey !== undefined) context.secrets.push(resolved.apiKey);
   const bad = resolved.apiKey === undefined ? -1 : resolved.apiKey.search(NOT_SENDABLE);
   if (bad >= 0) {
     // fetch would refuse the header at every send, as a retryable network error far from here.

@@ -331,6 +331,7 @@ export function resolveConfig(config: unknown, options: ResolveConfigOptions = {
     options,
     env: options.env ?? process.env,
     global: { timeouts: asRecord(raw.timeouts), retry: asRecord(raw.retry) },
+    secrets: [],
   };
 
   const instances = new Map<string, ResolvedInstance | undefined>();
@@ -357,7 +358,7 @@ export function resolveConfig(config: unknown, options: ResolveConfigOptions = {
 
   if (issues.items.length > 0 || defaultRoute === undefined || !parsed.success) {
     throw new ConfigError({
-      issues: redactIssues(dedupe(issues.items), collectSecrets(config)),
+      issues: redactIssues(dedupe(issues.items), [...collectSecrets(config), ...context.secrets]),
       ...(options.file === undefined ? {} : { file: options.file }),
     });
   }

@@ -56,4 +56,6 @@ export interface Context {
   options: ResolveConfigOptions;
   env: Readonly<Record<string, string | undefined>>;
   global: { timeouts: Loose; retry: Loose };
+  /** Keys found while resolving (from env or a file too), masked in the issues' texts. */
+  secrets: string[];
 }

@@ -1,8 +1,6 @@
 import { maskSecret } from '../errors/redact.js';
-import { maskUrlCredentials } from './config-issues.js';
+import { SECRET_NAME, maskUrlCredentials, maskUrlSecrets } from './config-issues.js';
 import type { ResolvedBudget } from './resolved-route.js';
-
-const SECRET_HEADER = /(auth|key|token|secret|cookie|signature|password|credential)/i;
 
 // Keys never reach JSON or `util.inspect` output from these objects: both print the key, secret
 // looking headers and a Redis password masked. A spread copy loses this protection (it lives on
@@ -18,7 +16,7 @@ const SECRET_SAFE = {
     const safeHeaders = Object.fromEntries(
       Object.entries(headers ?? {}).map(([name, value]) => [
         name,
-        SECRET_HEADER.test(name) ? maskSecret(value) : value,
+        SECRET_NAME.test(name) ? maskSecret(value) : value,
       ]),
     );
     return {
@@ -35,23 +33,6 @@ const SECRET_SAFE = {
     return this.toJSON();
   },
 };
-
-/**
- * The URL with its user info and any secret-looking query parameter (`api_key`, `token`, ...)
- * masked: some endpoints are configured with the key in the query string.
- */
-export function maskUrlSecrets(value: string): string {
-  const masked = maskUrlCredentials(value);
-  if (!URL.canParse(masked)) return masked;
-  const url = new URL(masked);
-  let changed = false;
-  for (const [name, param] of [...url.searchParams]) {
-    if (!SECRET_HEADER.test(name) || param === '') continue;
-    url.searchParams.set(name, '***');
-    changed = true;
-  }
-  return changed ? url.toString() : masked;
-}
 
 /**
  * Copies `value` onto an object whose JSON and `util.inspect` forms mask the key, secret

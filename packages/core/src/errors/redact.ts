@@ -10,15 +10,52 @@ export function maskSecret(value: string): string {
 /**
  * Replaces every occurrence of each secret in `text` with its mask. Applied to anything that
  * leaves a package (error messages built from response bodies, event payloads, pages).
- * Secrets shorter than 4 characters are ignored: masking them would garble ordinary text.
+ *
+ * A secret is found in any letter case and with any of its characters percent-encoded, as a
+ * provider or proxy may quote a key back (`SK-ABC…`, `sk%2Dabc…`). Secrets shorter than 4
+ * characters are ignored: masking them would garble ordinary text.
  */
 export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
   let out = text;
   for (const secret of secrets) {
     if (!secret || secret.length < 4) continue;
-    out = out.split(secret).join(maskSecret(secret));
+    out = out.replace(secretPattern(secret), maskSecret(secret));
   }
   return out;
+}
+
+/** Whether `text` holds any of `secrets`, in any of the forms {@link redactSecrets} masks. */
+export function containsSecret(text: string, secrets: Iterable<string | undefined>): boolean {
+  for (const secret of secrets) {
+    if (!secret || secret.length < 4) continue;
+    if (text.search(secretPattern(secret)) !== -1) return true;
+  }
+  return false;
+}
+
+/** Patterns of the secrets seen lately; a process has a handful of keys, so this stays small. */
+const patterns = new Map<string, RegExp>();
+const MAX_PATTERNS = 64;
+
+function secretPattern(secret: string): RegExp {
+  let pattern = patterns.get(secret);
+  if (pattern === undefined) {
+    if (patterns.size >= MAX_PATTERNS) patterns.clear();
+    pattern = new RegExp([...secret].map(charPattern).join(''), 'gi');
+    patterns.set(secret, pattern);
+  }
+  return pattern;
+}
+
+const encoder = new TextEncoder();
+
+/** One character of a secret: itself, or its UTF-8 bytes percent-encoded. */
+function charPattern(char: string): string {
+  const literal = char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  const encoded = [...encoder.encode(char)]
+    .map((byte) => `%${byte.toString(16).padStart(2, '0')}`)
+    .join('');
+  return `(?:${literal}|${encoded})`;
 }
 
 /**
@@ -33,7 +70,7 @@ export function redactErrorSecrets<E>(error: E, secrets: Iterable<string | undef
   const target = error as { message?: unknown; stack?: unknown; hint?: unknown };
   for (const field of ['message', 'stack', 'hint'] as const) {
     const text = target[field];
-    if (typeof text !== 'string' || !list.some((secret) => text.includes(secret))) continue;
+    if (typeof text !== 'string' || !containsSecret(text, list)) continue;
     try {
       Object.defineProperty(error, field, {
         value: redactSecrets(text, list),
