@@ -37,7 +37,11 @@ const CHAT_PATHS = new Set(
 /** Request header naming a recording to serve to this one request. */
 export const RECORDING_HEADER = 'x-sim-recording';
 
+/** Largest chat request body the simulator reads, in bytes (8 MiB); larger ones get 413. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** Thrown by `readBody` when a body without a declared length grows past the limit. */
+class BodyTooLargeError extends Error {}
 
 // A TCP reset makes the peer drop received bytes it has not read yet. Waiting this long after the
 // last event was flushed lets a reading client see the events before the reset, as a client of
@@ -140,6 +144,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer((req, res) => {
     handleRequest(context, req, res);
   });
+  // A client that sends `Expect: 100-continue` waits before sending the body: a body declared too
+  // large gets its 413 instead of the 100, so it is never sent. Without this listener Node would
+  // answer 100 to every request.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(isChatPath(req) && declaresTooLargeBody(req))) res.writeContinue();
+    handleRequest(context, req, res);
+  });
   await listen(server, settings.host, settings.port);
 
   const port = (server.address() as AddressInfo).port;
@@ -204,8 +215,22 @@ interface ServerContext {
   nextIndex: number;
 }
 
+function requestPath(req: IncomingMessage): string {
+  return (req.url ?? '/').split('?')[0] ?? '/';
+}
+
+function isChatPath(req: IncomingMessage): boolean {
+  return req.method === 'POST' && CHAT_PATHS.has(requestPath(req));
+}
+
+/** True when the request's `Content-Length` is over {@link MAX_BODY_BYTES}. */
+function declaresTooLargeBody(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return declared !== undefined && Number(declared) > MAX_BODY_BYTES;
+}
+
 function handleRequest(context: ServerContext, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const path = requestPath(req);
   if (!CHAT_PATHS.has(path)) {
     sendJson(
       res,
@@ -259,9 +284,31 @@ class Exchange {
       }
     });
 
+    if (declaresTooLargeBody(this.req)) {
+      this.rejectTooLarge(`Content-Length: ${this.req.headers['content-length']}`);
+      return;
+    }
     readBody(this.req)
       .then((raw) => this.onBody(raw))
-      .catch((error: unknown) => this.fail(error));
+      .catch((error: unknown) => {
+        if (error instanceof BodyTooLargeError) this.rejectTooLarge(error.message);
+        else this.fail(error);
+      });
+  }
+
+  /**
+   * Answers 413 (code 1214, like the other bad bodies, counted as `failed`) and closes the
+   * connection once the answer is written, so the rest of the upload is never read.
+   */
+  private rejectTooLarge(what: string): void {
+    if (this.isDone()) return;
+    this.res.setHeader('connection', 'close');
+    this.answerError(
+      413,
+      '1214',
+      `request body too large (${what}); the simulator reads at most ${MAX_BODY_BYTES} bytes ` +
+        '(8 MiB): send a smaller body (fewer or shorter messages)',
+    );
   }
 
   /** Ends the exchange for `close()`: no more bytes, socket destroyed. */
@@ -583,15 +630,19 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
-    req.on('data', (part: Buffer) => {
+    const onData = (part: Buffer) => {
       size += part.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+        // Stop reading; the 413 answer closes the connection, dropping the rest of the upload.
+        req.off('data', onData);
+        req.pause();
+        parts.length = 0;
+        reject(new BodyTooLargeError(`over ${MAX_BODY_BYTES} bytes sent without a Content-Length`));
         return;
       }
       parts.push(part);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
     req.on('error', reject);
   });
