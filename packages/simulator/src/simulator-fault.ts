@@ -1,3 +1,5 @@
+import { didYouMean } from './closest-name.js';
+
 /**
  * A fault the simulator injects into one request. Set it for every request with the `fault`
  * option, per request with a function, or from a test with the `x-sim-fault` request header.
@@ -24,7 +26,7 @@ export interface SimulatorFault {
 
   /**
    * Answer at once with this HTTP status and a GLM error body, without taking a concurrency slot.
-   * 429 defaults to code 1302, 503 to 1305, 401 to 1000, anything else to 500.
+   * 429 defaults to code 1302, 503 to 1305, 401 to 1000, 400 to 1210, anything else to 500.
    */
   status?: number;
 
@@ -123,13 +125,28 @@ const NUMERIC_FIELDS = [
   'retryAfterSeconds',
 ] as const;
 
+const FAULT_FIELDS: ReadonlyArray<keyof SimulatorFault> = [
+  ...NUMERIC_FIELDS,
+  'code',
+  'finishReason',
+];
+
 /**
- * Checks a fault's fields and returns it unchanged.
+ * Checks a fault's fields and returns it unchanged. A field it does not know is an error, so a
+ * typo does not silently leave the fault out.
  *
  * @param where what to name in the error, such as `fault` or `x-sim-fault`
  * @throws Error naming the field, the value and what is accepted.
  */
 export function validateFault(fault: SimulatorFault, where: string): SimulatorFault {
+  for (const key of Object.keys(fault)) {
+    if (!(FAULT_FIELDS as readonly string[]).includes(key)) {
+      throw new Error(
+        `${where}: unknown fault field "${key}"${didYouMean(key, FAULT_FIELDS)}; ` +
+          `use ${FAULT_FIELDS.join(', ')}`,
+      );
+    }
+  }
   for (const field of NUMERIC_FIELDS) {
     const value = fault[field];
     if (value !== undefined && (!Number.isInteger(value) || value < 0)) {

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { Simulator, SimulatorOptions } from '../src/index.js';
-import { startSimulator } from '../src/index.js';
+import type { Simulator, SimulatorFault, SimulatorOptions } from '../src/index.js';
+import { parseFaultHeader, startSimulator } from '../src/index.js';
 import { assemble, chatBody, postChat, recordedStream, ssePayloads, waitUntil } from './helpers.js';
 
 let sim: Simulator | undefined;
@@ -293,5 +295,77 @@ describe('slow headers', () => {
     const response = await pending;
     expect(performance.now() - startedAt).toBeGreaterThanOrEqual(295);
     expect(assemble(ssePayloads(await response.text())).done).toBe(true);
+  });
+});
+
+/** The README's Faults table as `[field, header key]` pairs, read from the file, not the code. */
+function readmeFaultRows(): Array<[field: string, key: string]> {
+  const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Faults'), readme.indexOf('Header form:'));
+  return [...section.matchAll(/^\| `(\w+)`\s*\| `([\w-]+)`\s*\|/gm)].map(
+    (match) => [match[1]!, match[2]!] as [string, string],
+  );
+}
+
+/** A value each fault field accepts, for the header form. */
+function sampleValue(field: string): string {
+  if (field === 'status') return '503';
+  if (field === 'code') return '1305';
+  if (field === 'finishReason') return 'sensitive';
+  return '7';
+}
+
+describe('the README faults table', () => {
+  const rows = readmeFaultRows();
+
+  it('lists every header key the x-sim-fault parser accepts, and no other', () => {
+    let message = '';
+    try {
+      parseFaultHeader('no-such-key=1');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const accepted = /use one of (.+)$/.exec(message)?.[1]?.split(', ');
+    expect(accepted).toBeDefined();
+    expect(rows.map(([, key]) => key).sort()).toEqual([...accepted!].sort());
+  });
+
+  it('names for each header key the fault field it sets, in header and JSON form', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(8);
+    for (const [field, key] of rows) {
+      const raw = sampleValue(field);
+      const value = field === 'code' || field === 'finishReason' ? raw : Number(raw);
+      expect(parseFaultHeader(`${key}=${raw}`)).toEqual({ [field]: value });
+      expect(parseFaultHeader(JSON.stringify({ [field]: value }))).toEqual({ [field]: value });
+    }
+  });
+
+  it('rejects a fault field that is not in the table, naming it and the closest field', async () => {
+    let message = '';
+    try {
+      parseFaultHeader('{"headerDelayMs":300}');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const prefix =
+      'x-sim-fault: unknown fault field "headerDelayMs"; did you mean "headersDelayMs"?; use ';
+    expect(message.startsWith(prefix)).toBe(true);
+    expect(message.slice(prefix.length).split(', ').sort()).toEqual(
+      rows.map(([field]) => field).sort(),
+    );
+    await expect(
+      startSimulator({ fault: { statuz: 500 } as unknown as SimulatorFault }),
+    ).rejects.toThrow(
+      'startSimulator: fault: unknown fault field "statuz"; did you mean "status"?',
+    );
+
+    const target = await start({
+      fault: () => ({ resetAfterChunk: 2 }) as unknown as SimulatorFault,
+    });
+    const response = await postChat(target.baseURL);
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toContain(
+      'fault(request 0): unknown fault field "resetAfterChunk"; did you mean "resetAfterChunks"?',
+    );
   });
 });
