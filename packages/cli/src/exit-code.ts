@@ -12,8 +12,10 @@ export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 /** `sluice check`: the default route is not known to work (not probed, or not in the catalog). */
 export const EXIT_NOT_KNOWN = 3;
-/** Ctrl-C. */
+/** Ctrl-C (SIGINT). */
 export const EXIT_INTERRUPTED = 130;
+/** SIGTERM (`kill`, `timeout`, `docker stop`, systemd): 128 + 15, as shells count it. */
+export const EXIT_TERMINATED = 143;
 
 /**
  * True for a mistake in how sluice was called, which the user fixes in flags or the config file:

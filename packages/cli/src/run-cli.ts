@@ -31,7 +31,8 @@ const count = (flag: string, min: number, max: number) => (raw: string) => {
 /**
  * Runs the `sluice` command with `argv` (without node and script) and resolves to the exit code:
  * 0 success, 1 the job failed (a provider error, a timeout, the network, a fleet with failures),
- * 2 bad input (a usage or config error, with the fix), 3 `check`: not known to work, 130 Ctrl-C.
+ * 2 bad input (a usage or config error, with the fix), 3 `check`: not known to work, 130 when
+ * `io.signal` aborted the job (the bin turns that into 143 for a SIGTERM).
  */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode = 0;

@@ -226,6 +226,58 @@ describe('Ctrl-C', () => {
     expect(run.code).toBe(130);
     expect(run.stdout).toContain('cancelled: partial summary');
     expect(run.stdout).toMatch(/child-3/);
+    // The cancelled requests have their column, so each row adds up (trial: they were invisible).
+    const header = run.stdout.split('\n').find((line) => line.includes('session'))!;
+    expect(
+      header
+        .split(/[\s│]+/)
+        .filter(Boolean)
+        .slice(0, 5),
+    ).toEqual(['session', 'requests', 'ok', 'failed', 'cancelled']);
+    const root = run.stdout.split('\n').find((line) => /^[\s│]*root[\s│]/.test(line))!;
+    const [requests, ok, failed, cancelled] = root
+      .split(/[\s│]+/)
+      .filter(Boolean)
+      .slice(1, 5)
+      .map(Number);
+    expect(cancelled).toBeGreaterThan(0);
+    expect(ok! + failed! + cancelled!).toBe(requests);
+  }, 30_000);
+});
+
+describe('SIGTERM (trial: kill, timeout and docker stop got no clean shutdown)', () => {
+  test('fleet cancels every stream, prints the partial summary and exits 143', async () => {
+    let sent = false;
+    const run = await runSluice(['fleet', '--simulate', '--children', '2', '--tasks', '50'], {
+      onStdout: (text, kill) => {
+        if (!sent && text.includes('fleet:')) {
+          sent = true;
+          setTimeout(() => kill('SIGTERM'), 1_500);
+        }
+      },
+    });
+
+    expect(sent).toBe(true);
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(143);
+    expect(run.stdout).toContain('cancelled: partial summary');
+  }, 30_000);
+
+  test('simulate closes its server, prints what it served and exits 0', async () => {
+    let url: string | undefined;
+    const run = await runSluice(['simulate', '--port', '0'], {
+      onStdout: (text, kill) => {
+        const match = /(http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+        if (!match || url) return;
+        url = match[1]!;
+        kill('SIGTERM');
+      },
+    });
+
+    expect(url).toBeDefined();
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/served 0 of 0 requests/);
   }, 30_000);
 });
 

@@ -24,12 +24,15 @@ export function renderFleetSummary(
   options: { title?: string; peakInFlightServer?: number | undefined; budget?: string },
 ): string {
   const c = term.colors;
+  // Shown when a request was cancelled (Ctrl-C), so requests = ok + failed + cancelled still adds up.
+  const withCancelled = report.sessions.some(({ stats }) => stats.cancelled > 0);
   const table = new Table({
     head: [
       'session',
       'requests',
       'ok',
       'failed',
+      ...(withCancelled ? ['cancelled'] : []),
       'retries',
       'lease wait',
       'ttft p50',
@@ -44,6 +47,7 @@ export function renderFleetSummary(
       stats.requests,
       stats.succeeded,
       stats.failed > 0 ? c.red(String(stats.failed)) : '0',
+      ...(withCancelled ? [stats.cancelled > 0 ? c.yellow(String(stats.cancelled)) : '0'] : []),
       stats.retries,
       ms(stats.leaseWait.sumMs),
       stats.timeToFirstToken.count > 0 ? ms(stats.timeToFirstToken.p50Ms) : '-',
