@@ -239,7 +239,8 @@ const SCRIPT = `
 /**
  * The dashboard's one HTML page: inline CSS, inline SVG built by vanilla JS, no framework and no
  * data (everything arrives over `/events`). Script and style carry `nonce`, which the server puts
- * in its Content-Security-Policy.
+ * in its Content-Security-Policy. The empty inline icon (allowed by the policy's `img-src data:`)
+ * keeps the browser from asking for `/favicon.ico`, so loading the page makes no failed request.
  */
 export function renderDashboardPage(options: DashboardPageOptions): string {
   const nonce = escapeHtml(options.nonce);
@@ -250,6 +251,7 @@ export function renderDashboardPage(options: DashboardPageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <style nonce="${nonce}">${STYLE}</style>
 </head>
 <body>

@@ -106,15 +106,34 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', { timeout: 60_0
 
   const gauge = () => page.locator('[data-budget]').first();
 
-  it('loads the page and shows the route, not checked yet', async () => {
+  it('loads the page and shows the route, not checked yet, with no error and no failed request', async () => {
     const errors: string[] = [];
+    const consoleErrors: string[] = [];
+    const failedRequests: string[] = [];
+    const requested: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+    page.on('requestfailed', (request) =>
+      failedRequests.push(`${request.url()}: ${request.failure()?.errorText ?? 'failed'}`),
+    );
+    page.on('response', (response) => {
+      if (response.status() >= 400) failedRequests.push(`${response.url()}: ${response.status()}`);
+    });
     await page.goto(dashboard.url);
     await expect.poll(() => page.title()).toBe('Sluice readiness');
     await page.waitForSelector('tr[data-route="default"][data-state="not-checked"]');
+    await page.waitForSelector('#conn.live');
     expect(await gauge().getAttribute('data-limit')).toBe('3');
     expect(await gauge().getAttribute('data-active')).toBe('0');
+    // The browser asks for a favicon after the load; give it the time to fail if it is going to.
+    await page.waitForLoadState('networkidle');
     expect(errors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    expect(failedRequests).toEqual([]);
+    expect(requested).toEqual(['/', '/events']);
   });
 
   it('a running fleet moves the gauges and the chart, then the route is ready', async () => {

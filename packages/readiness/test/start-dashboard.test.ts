@@ -91,6 +91,9 @@ describe('startDashboard', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(String(page.headers['content-security-policy'])).toMatch(/script-src 'nonce-/);
+    // An empty inline icon, which the policy's img-src allows, so no /favicon.ico request 404s.
+    expect(page.body).toContain('<link rel="icon" href="data:,">');
+    expect(String(page.headers['content-security-policy'])).toContain("img-src 'self' data:;");
     expect(page.body).toContain('<svg id="chart"');
     expect(page.body).toContain("new EventSource(withToken('/events'))");
 
