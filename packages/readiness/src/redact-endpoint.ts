@@ -1,4 +1,4 @@
-import { maskSecret, redactSecrets } from '@sluice/core';
+import { containsSecret, maskSecret, redactSecrets } from '@sluice/core';
 
 // Query parameters that carry credentials in the wild (`?key=` of Google-style APIs, signed
 // URLs, tokens pasted into a base URL). Their values are masked; other parameters stay readable.
@@ -26,15 +26,16 @@ export function redactEndpoint(url: string, secrets: Iterable<string | undefined
 }
 
 /**
- * Returns `value` with every string inside it (deeply) passed through `redactSecrets`. Strings
- * that hold none of the secrets are returned as they are, so a snapshot of clean strings costs a
- * substring scan per string rather than a split and join per secret.
+ * Returns `value` with every string inside it (deeply) passed through `redactSecrets`, which
+ * finds a secret in any letter case and percent-encoded too. Strings that hold none of the
+ * secrets are returned as they are, so a snapshot of clean strings costs one search per string
+ * (none for a string shorter than the secrets) rather than a replace per secret.
  */
 export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   const unique = [...new Set(secrets)].filter((secret) => secret.length >= 4);
   if (unique.length === 0) return value;
   const clean = (text: string) =>
-    unique.some((secret) => text.includes(secret)) ? redactSecrets(text, unique) : text;
+    containsSecret(text, unique) ? redactSecrets(text, unique) : text;
   const walk = (item: unknown): unknown => {
     if (typeof item === 'string') return clean(item);
     if (Array.isArray(item)) return item.map(walk);

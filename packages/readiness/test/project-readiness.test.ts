@@ -437,6 +437,22 @@ describe('providers and secrets', () => {
     );
     expect(result.recent.lastError?.message).toBe('Invalid key sk-t… for this endpoint');
   });
+
+  it('a key echoed back upper-cased or percent-encoded is masked too (trial: echoes of the key)', () => {
+    const route = makeRoute({});
+    const upper = SECRET_KEY.toUpperCase();
+    const encoded = [...SECRET_KEY].map((c) => (c === '-' ? '%2D' : c)).join('');
+    const events = eventsFor(route).failure(T0, 'auth', {
+      message: `Invalid key ${upper}; you sent ${encoded}`,
+    });
+    const snapshot = projectReadiness({ routes: [route], events, now: T0 + 5 });
+    const text = JSON.stringify(snapshot);
+    expect(text).not.toContain(upper);
+    expect(text).not.toContain(encoded);
+    expect(only(snapshot.routes).recent.lastError?.message).toBe(
+      'Invalid key sk-t…; you sent sk-t…',
+    );
+  });
 });
 
 describe('bad input', () => {

@@ -18,7 +18,8 @@ export function maskSecret(value: string): string {
 export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
   let out = text;
   for (const secret of secrets) {
-    if (!secret || secret.length < 4) continue;
+    // Every form of a secret is at least as long as the secret: short texts need no search.
+    if (!secret || secret.length < 4 || out.length < secret.length) continue;
     out = out.replace(secretPattern(secret), maskSecret(secret));
   }
   return out;
@@ -27,7 +28,7 @@ export function redactSecrets(text: string, secrets: Iterable<string | undefined
 /** Whether `text` holds any of `secrets`, in any of the forms {@link redactSecrets} masks. */
 export function containsSecret(text: string, secrets: Iterable<string | undefined>): boolean {
   for (const secret of secrets) {
-    if (!secret || secret.length < 4) continue;
+    if (!secret || secret.length < 4 || text.length < secret.length) continue;
     if (text.search(secretPattern(secret)) !== -1) return true;
   }
   return false;
