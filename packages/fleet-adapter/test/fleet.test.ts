@@ -292,9 +292,10 @@ describe('C09 and priorities', () => {
       expect(SluiceError.isInstance(reason) && reason.kind).toBe('aborted');
     }
     await until(() => budget.active === 1 && budget.pending === 0, 1_000);
-    expect(child.signal.aborted).toBe(false);
-
-    // The sessions stay usable; the sibling was never touched.
+    // The cancel is permanent (see session-cancel.test.ts); the sibling was never touched.
+    expect(child.signal.aborted).toBe(true);
+    expect(grandchild.cancelled).toBe(true);
+    expect(sibling.cancelled).toBe(false);
     fleet.root.cancel();
     await expect(spared).rejects.toThrow();
     await until(() => budget.active === 0);

@@ -35,7 +35,11 @@ export interface AttachedBudget extends BudgetRegistry {
   readonly url: string;
   /**
    * Aborts when the parent cancels the session this process or worker belongs to. Pass it as
-   * the `signal` of `router.chat()` so the cancel reaches requests already streaming.
+   * the `signal` of `router.chat()` so the cancel reaches requests already streaming. A cancel
+   * is permanent: every read after it returns the same aborted signal, and every acquire from
+   * then on rejects at once with an `aborted` SluiceError naming the session (no lease, nothing
+   * sent), with or without the signal. The fallback and Redis budgets have no parent session:
+   * theirs never aborts.
    */
   readonly cancelSignal: AbortSignal;
   /**

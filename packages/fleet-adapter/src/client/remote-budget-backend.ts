@@ -48,9 +48,13 @@ export interface RemoteBudgetBackend extends BudgetBackend {
   /**
    * Aborts when the owner cancels the session this side is bound to (`session.cancel()` in the
    * parent). Pass it to `router.chat({ signal })` so a cancel reaches requests that already hold
-   * a lease. After it fires, a fresh signal takes its place for later requests.
+   * a lease. A cancel is permanent: every read after it returns the same aborted signal, and
+   * every acquire from then on (waiting or new) rejects at once with an `aborted` SluiceError
+   * naming the session, without asking the owner.
    */
   readonly cancelSignal: AbortSignal;
+  /** True once the owner cancelled this side's session (for good). */
+  readonly cancelled: boolean;
   /**
    * Sends `router`'s telemetry to the owner from now on, so the parent's per-session accounting
    * (requests, time to first token, tokens, failures) covers this side too. Returns the
@@ -117,7 +121,9 @@ export function createRemoteBudgetBackend(
   let closedReason: string | undefined;
   let refusal: SluiceError | undefined;
   const readyWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-  let cancelController = new AbortController();
+  const cancelController = new AbortController();
+  // Set once the owner cancels this side's session: what every acquire rejects with from then on.
+  let cancelled: SluiceError | undefined;
 
   // The channel keeps the process alive only while an answer is awaited, so an idle worker or
   // child can exit on its own like any process with nothing left to do.
@@ -153,6 +159,7 @@ export function createRemoteBudgetBackend(
       batcher.schedule();
     },
     isClosed: () => closedReason !== undefined,
+    cancelled: () => cancelled,
     unavailable,
     startAcquire(budget, acquireOptions) {
       const id = nextRequestId++;
@@ -288,14 +295,25 @@ export function createRemoteBudgetBackend(
         return;
       }
       case 'cancelled': {
-        const controller = cancelController;
-        cancelController = new AbortController();
-        controller.abort(
-          new SluiceError({
-            kind: 'aborted',
-            message: `${options.owner} cancelled this session: ${frame[1]}.`,
-          }),
-        );
+        // Sent again to a peer that attaches again; the first one counts.
+        if (cancelled) return;
+        cancelled = new SluiceError({
+          kind: 'aborted',
+          phase: 'queue',
+          message: `${upperFirst(options.owner)} cancelled this session: ${frame[1]}. A cancelled session takes no new requests.`,
+          hint: 'A cancel is permanent: the parent has to start a new session for new work.',
+        });
+        // Waiting acquires end now; the owner withdraws them too (and releases a lease that
+        // crossed this on the wire: see onGranted).
+        for (const [id, entry] of [...pending]) {
+          pending.delete(id);
+          entry.detach?.();
+          batcher.push(['cancel', id]);
+          settle();
+          entry.budget.emit('rejected', { key: entry.budget.key, reason: cancelled });
+          entry.reject(cancelled);
+        }
+        cancelController.abort(cancelled);
         return;
       }
       case 'stats': {
@@ -352,6 +370,9 @@ export function createRemoteBudgetBackend(
     get cancelSignal() {
       return cancelController.signal;
     },
+    get cancelled() {
+      return cancelled !== undefined;
+    },
     open(key, openOptions) {
       const existing = budgets.get(key);
       if (existing) return existing;
@@ -402,6 +423,8 @@ interface RemoteLink {
   /** Queues the release of the lease of acquire `id`. */
   release(id: number): void;
   isClosed(): boolean;
+  /** What acquires reject with once the owner cancelled this side's session. */
+  cancelled(): SluiceError | undefined;
   unavailable(key: string): SluiceError;
   startAcquire(budget: RemoteBudget, options: AcquireOptions): Promise<Lease>;
 }
@@ -438,6 +461,8 @@ class RemoteBudget implements Budget {
 
   acquire(options: AcquireOptions = {}): Promise<Lease> {
     if (this.link.isClosed()) return Promise.reject(this.link.unavailable(this.key));
+    const cancelled = this.link.cancelled();
+    if (cancelled) return Promise.reject(cancelled);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return this.link.startAcquire(this, options);
   }
@@ -560,4 +585,8 @@ class RemoteLease implements Lease {
   orphan(): void {
     this.isReleased = true;
   }
+}
+
+function upperFirst(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -223,7 +223,7 @@ export function createFleet(options: FleetOptions): Fleet {
         unplace(session);
         throw error;
       }
-      bind(session, spawned.connection);
+      session.bind(spawned.connection);
       // Object.assign keeps `error` a live getter (a spread would copy its current value).
       return Object.assign(spawned, { session });
     },
@@ -234,7 +234,7 @@ export function createFleet(options: FleetOptions): Fleet {
         ...rest,
         session: { id: session.id, priority: session.priority, share: session.share },
       });
-      bind(session, spawned.connection);
+      session.bind(spawned.connection);
       return { ...spawned, session };
     },
     async serveBroker(brokerOptions = {}) {
@@ -251,11 +251,6 @@ export function createFleet(options: FleetOptions): Fleet {
       brokers.clear();
     },
   };
-}
-
-function bind(session: FleetSession, connection: FleetWorker['connection']): void {
-  session.bound.add(connection);
-  void connection.closed.then(() => session.bound.delete(connection));
 }
 
 function nameOf(file: string | URL): string {

@@ -42,8 +42,13 @@ export interface Session {
   /** Queue priority of the session's requests; higher goes first. */
   readonly priority: number;
   readonly share: number;
-  /** Aborts when the session (or an ancestor) is cancelled; replaced by a fresh one afterwards. */
+  /**
+   * Aborts when the session (or an ancestor) is cancelled, and stays aborted: a cancel is
+   * permanent, so every read after it returns the same aborted signal.
+   */
   readonly signal: AbortSignal;
+  /** True once the session or an ancestor was cancelled (for good: see {@link cancel}). */
+  readonly cancelled: boolean;
   /** Starts a child session under this one. */
   spawn(name: string, options?: SpawnSessionOptions): Session;
   /**
@@ -55,7 +60,12 @@ export interface Session {
   /**
    * Cancels every in-flight and queued request of this session and its descendants, freeing
    * their leases; workers and processes bound to them are told through their `cancelSignal`.
-   * The sessions stay usable: later requests run normally.
+   *
+   * A cancel is permanent, like stopping a sub-agent: from then on every new request of these
+   * sessions (and of sessions spawned under them later), whether made here, in a bound worker or
+   * in a bound process, fails at once with an `aborted` SluiceError naming the session, takes no
+   * lease and sends nothing; `signal` and the children's `cancelSignal` stay aborted. Spawn a
+   * new session for new work. Calling it again does nothing.
    */
   cancel(reason?: unknown): void;
   /** The session's figures (or its subtree's). */
@@ -77,7 +87,13 @@ export class FleetSession implements Session {
   readonly accounting = new SessionAccounting();
   /** Workers and processes whose leases count against this session. */
   readonly bound = new Set<BudgetConnection>();
-  private controller = new AbortController();
+  private readonly controller = new AbortController();
+  /** Set once the session or an ancestor is cancelled: what its new requests fail with. */
+  private cancelError: SluiceError | undefined;
+  /** Set with cancelError: what bound workers and processes are told. */
+  private cancelText = '';
+  /** Id of the session whose cancel reached this one (itself or an ancestor). */
+  private cancelledAt = '';
 
   constructor(
     private readonly host: SessionHost,
@@ -88,10 +104,19 @@ export class FleetSession implements Session {
     readonly share: number,
   ) {
     this.depth = parent ? parent.depth + 1 : 0;
+    // Spawned under a cancelled session: born cancelled, so it cannot outlive the cancel.
+    if (parent?.cancelError) {
+      const how = ` (spawned under "${parent.id}" after "${parent.cancelledAt}" was cancelled)`;
+      this.markCancelled(cancelLabel(id, how), parent.cancelledAt, parent.controller.signal.reason);
+    }
   }
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.cancelError !== undefined;
   }
 
   spawn(name: string, options: SpawnSessionOptions = {}): FleetSession {
@@ -115,7 +140,14 @@ export class FleetSession implements Session {
 
   chat(request: ChatRequest, options: SessionChatOptions = {}): ChatStream {
     const own = this.controller.signal;
-    const signal = options.signal ? AbortSignal.any([own, options.signal]) : own;
+    // A cancelled session takes no new request: the router rejects a stream whose signal is
+    // already aborted with that reason (a SluiceError naming the session) before it queues for a
+    // lease or sends anything; it still checks the request and options at the call.
+    const signal = this.cancelError
+      ? AbortSignal.abort(this.cancelError)
+      : options.signal
+        ? AbortSignal.any([own, options.signal])
+        : own;
     return this.host.router.chat(request, {
       ...options,
       signal,
@@ -129,14 +161,19 @@ export class FleetSession implements Session {
   }
 
   cancel(reason?: unknown): void {
+    if (this.cancelError) return;
     const why =
       reason ??
       new SluiceError({
         kind: 'aborted',
         message: `Session "${this.id}" was cancelled.`,
       });
-    const label = reason instanceof Error ? reason.message : `session "${this.id}" was cancelled`;
-    for (const session of this.subtree()) session.abortInFlight(why, label);
+    const detail = describeReason(reason);
+    for (const session of this.subtree()) {
+      if (session.cancelError) continue;
+      const how = session === this ? detail : ` with its ancestor "${this.id}"${detail}`;
+      session.markCancelled(cancelLabel(session.id, how), this.id, why);
+    }
   }
 
   stats(options: SessionStatsOptions = {}): SessionStats {
@@ -155,13 +192,51 @@ export class FleetSession implements Session {
     return out;
   }
 
-  private abortInFlight(reason: unknown, label: string): void {
-    // A fresh controller first, so a request started from an abort listener is not born dead.
-    const controller = this.controller;
-    this.controller = new AbortController();
-    controller.abort(reason);
+  /**
+   * Binds a worker's or process's connection; one bound to a session cancelled already is
+   * cancelled at once, so it never gets a lease.
+   */
+  bind(connection: BudgetConnection): void {
+    this.bound.add(connection);
+    void connection.closed.then(() => this.bound.delete(connection));
+    if (this.cancelError) connection.cancel(this.cancelText);
+  }
+
+  /**
+   * Marks the session cancelled for good, then aborts its in-flight requests (with `reason`, as
+   * `signal.reason`) and tells its bound workers and processes.
+   */
+  private markCancelled(label: string, at: string, reason: unknown): void {
+    // Marked before the abort, so a request started from an abort listener fails too.
+    this.cancelError = cancelledError(label, reason);
+    this.cancelText = label;
+    this.cancelledAt = at;
+    this.controller.abort(reason);
     for (const connection of this.bound) connection.cancel(label);
   }
+}
+
+/** What bound workers and processes are told: `session "root/x" was cancelled[ how]`. */
+function cancelLabel(id: string, how: string): string {
+  return `session "${id}" was cancelled${how}`;
+}
+
+/** The error every new request of a cancelled session fails with. */
+function cancelledError(label: string, cause: unknown): SluiceError {
+  return new SluiceError({
+    kind: 'aborted',
+    phase: 'queue',
+    message: `The ${label}, and a cancelled session takes no new requests.`,
+    hint: 'A cancel is permanent: spawn a new session for new work.',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** `: <message>` for a reason given to cancel(), or nothing. */
+function describeReason(reason: unknown): string {
+  if (reason === undefined) return '';
+  const text = reason instanceof Error ? reason.message : String(reason);
+  return text ? `: ${text}` : '';
 }
 
 function validateName(name: string): void {

@@ -67,6 +67,8 @@ export interface BudgetConnection {
   /** Acquires of the peer waiting in the owner's queue now. */
   readonly waiting: number;
   readonly isClosed: boolean;
+  /** True once {@link cancel} was called: for good, the peer gets no new lease. */
+  readonly isCancelled: boolean;
   /** True once the peer forwards its router events (its grants are then counted from those). */
   readonly forwardsEvents: boolean;
   /** Resolves once the connection has closed and freed what it held. */
@@ -76,6 +78,10 @@ export interface BudgetConnection {
    * session was cancelled, so it can abort the requests holding leases. Held leases stay held
    * until the peer's requests end: revoking them would let the provider see more streams than
    * the limit.
+   *
+   * Permanent: every later acquire of the peer is rejected at once with an `aborted` SluiceError
+   * naming `reason`, without taking a lease, and a peer that says hello again is told again.
+   * Calling it again changes nothing.
    */
   cancel(reason: string): void;
   /** Closes the channel; held leases are released and waiters withdrawn. */
@@ -177,6 +183,8 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
   const dirtyKeys = new Set<string>();
   let grantedIds: number[] = [];
   let isClosed = false;
+  // Set by cancel(), for good: what every later acquire of the peer is rejected with.
+  let cancelled: { reason: string; error: SluiceError } | undefined;
   let forwardsEvents = false;
   let resolveClosed!: (event: ConnectionClosedEvent) => void;
   const closed = new Promise<ConnectionClosedEvent>((resolve) => (resolveClosed = resolve));
@@ -218,18 +226,27 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
     get isClosed() {
       return isClosed;
     },
+    get isCancelled() {
+      return cancelled !== undefined;
+    },
     get forwardsEvents() {
       return forwardsEvents;
     },
     closed,
     cancel(reason) {
-      if (isClosed) return;
-      const abortReason = new SluiceError({
-        kind: 'aborted',
-        phase: 'queue',
-        message: `The budget owner cancelled ${setup.label}: ${reason}.`,
-      });
-      for (const controller of [...waiting.values()]) controller?.abort(abortReason);
+      if (isClosed || cancelled) return;
+      cancelled = {
+        reason,
+        error: new SluiceError({
+          kind: 'aborted',
+          phase: 'queue',
+          message: `The budget owner cancelled ${setup.label}: ${reason}; a cancelled session gets no new leases.`,
+          hint: 'A cancel is permanent: start a new session for new work.',
+        }),
+      };
+      // Withdrawn from the queue; one expected to be granted at once (no controller) is
+      // rejected when its grant comes back (see acquire).
+      for (const controller of [...waiting.values()]) controller?.abort(cancelled.error);
       batcher.push(['cancelled', reason]);
     },
     close(reason = 'the budget owner closed the connection') {
@@ -286,6 +303,11 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
 
   function acquire(id: number, request: OwnerAcquire): void {
     const { key, budget, priority, sessionId, share, timeoutMs } = request;
+    if (cancelled) {
+      // A cancelled session takes nothing new: refused before it reaches the budget.
+      batcher.push(['rejected', id, toWireError(cancelled.error)]);
+      return;
+    }
 
     // An abort controller per acquire costs more than the rest of the grant; an acquire that
     // finds a free lease and nobody waiting is granted without queueing, so it needs none. If
@@ -308,6 +330,11 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
           // The peer withdrew or went away while the grant was in flight: give it straight back.
           if (!waiting.delete(id) || isClosed) {
             lease.release();
+            return;
+          }
+          if (cancelled) {
+            lease.release();
+            batcher.push(['rejected', id, toWireError(cancelled.error)]);
             return;
           }
           held.set(id, lease);
@@ -361,6 +388,8 @@ function openConnection(setup: ConnectionSetup): BudgetConnection {
           return;
         }
         batcher.push(['welcome', BUDGET_PROTOCOL_VERSION, session ?? null]);
+        // A peer attaching again (a new attachBudget() on the same channel) learns it too.
+        if (cancelled) batcher.push(['cancelled', cancelled.reason]);
         return;
       }
       case 'open':
