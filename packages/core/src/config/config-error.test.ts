@@ -588,6 +588,36 @@ describe('hardening', () => {
     expect(issue.value).toContain('127.0.0.1:18090/p400?api_key=***&token=***&region=eu');
   });
 
+  test('a key pasted into a field that is not a secret is masked there too (trial: key in endpoint, use, provider)', () => {
+    const key = 'sk-ext-SECRET-555666';
+    const zhipuKey = '0123456789abcdef0123456789abcdef.AbCdEfGhIjKl0123';
+    const error = failure({
+      providers: {
+        a: { use: 'zhipu', endpoint: key },
+        b: { use: zhipuKey },
+      },
+      routes: { default: { provider: key, model: 'glm-4.6' }, other: { provider: 'a' } },
+    });
+    const shown = [error.message, JSON.stringify(error.issues), error.stack ?? ''].join('\n');
+    expect(shown).not.toContain('SECRET-555666');
+    expect(shown).not.toContain('AbCdEfGhIjKl0123');
+    expect(shown).not.toContain('0123456789abcdef0123');
+    expect(issueAt(error, 'providers.a.endpoint').value).toBe('"sk-e…"');
+    expect(issueAt(error, 'providers.b.use').value).toBe('"0123…"');
+    expect(issueAt(error, 'routes.default.provider').value).toBe('"sk-e…"');
+  });
+
+  test('names and model ids that only look long are shown as written', () => {
+    const error = failure({
+      providers: { glm: { use: 'zhipu', endpoint: 'qwen2.5-coder-32b-instruct-20250101' } },
+      routes: { default: { provider: 'Meta-Llama-3.1-70B-Instruct', model: 'glm-4.6' } },
+    });
+    expect(issueAt(error, 'providers.glm.endpoint').value).toBe(
+      '"qwen2.5-coder-32b-instruct-20250101"',
+    );
+    expect(issueAt(error, 'routes.default.provider').value).toBe('"Meta-Llama-3.1-70B-Instruct"');
+  });
+
   test('a route naming a descriptor id instead of an instance is told how to declare it', () => {
     const error = failure({
       providers: { glm: { use: 'zhipu' } },

@@ -36,6 +36,22 @@ export function isSecretPath(path: IssuePath): boolean {
   });
 }
 
+/**
+ * True for a string that looks like a credential wherever it was written: `sk-…` style keys, and
+ * tokens with a long run of mixed letters and digits (Zhipu's `id.secret` keys, JWTs, hex
+ * secrets). A key pasted into the wrong field (`endpoint`, `use`, a route's `provider`) is then
+ * masked like one under `apiKey`. Model, route and package names have short segments and pass.
+ */
+export function looksLikeSecret(value: string): boolean {
+  if (value.length < 12 || /\s/.test(value) || value.includes('://') || value.startsWith('env:')) {
+    return false;
+  }
+  if (/^(sk|pk|rk|ak)[-_]/i.test(value)) return true;
+  return value
+    .split(/[-_.:/+=]/)
+    .some((segment) => segment.length >= 16 && /[a-z]/i.test(segment) && /\d/.test(segment));
+}
+
 /** Hides the password in `redis://user:pass@host`; other strings pass unchanged. */
 export function maskUrlCredentials(value: string): string {
   if (!URL.canParse(value)) return value;
@@ -83,7 +99,10 @@ export function describeValue(value: unknown, path: IssuePath): string | undefin
     return String(value);
   }
   if (typeof value === 'function') return 'a function';
-  if (typeof value === 'string') return truncate(JSON.stringify(maskUrlSecrets(value)));
+  if (typeof value === 'string') {
+    if (looksLikeSecret(value)) return JSON.stringify(maskSecret(value));
+    return truncate(JSON.stringify(maskUrlSecrets(value)));
+  }
   if (typeof value === 'bigint' || typeof value === 'symbol') return String(value);
   return truncate(safeJson(value));
 }
@@ -108,7 +127,8 @@ function truncate(text: string): string {
  */
 export function collectSecrets(input: unknown, path: PropertyKey[] = [], out: string[] = []) {
   if (typeof input === 'string') {
-    if (isSecretPath(path) && !input.startsWith('env:')) out.push(input);
+    if ((isSecretPath(path) && !input.startsWith('env:')) || looksLikeSecret(input))
+      out.push(input);
     return out;
   }
   if (typeof input !== 'object' || input === null || path.length > 12) return out;
