@@ -124,6 +124,21 @@ describe('router.chat request fields', () => {
       { messages: hi, model: '' },
       /request\.model must be a model name \(a non-empty string\), got ""/,
     ],
+    [
+      'max_tokens, the OpenAI spelling (trial: the cap was dropped)',
+      { messages: hi, max_tokens: 5 },
+      /unknown request field "max_tokens" \(did you mean "maxTokens"\?\); it would not be sent/,
+    ],
+    [
+      'top_p',
+      { messages: hi, top_p: 0.5 },
+      /unknown request field "top_p" \(did you mean "topP"\?\)/,
+    ],
+    [
+      'a misspelt field',
+      { messages: hi, temprature: 0.2 },
+      /unknown request field "temprature" \(did you mean "temperature"\?\)/,
+    ],
   ])('%s is a bad-request at the call: nothing sent, no lease', (_name, request, message) => {
     const { router, budgets, sent } = makeRouter(() => sse('x'));
 
@@ -133,6 +148,17 @@ describe('router.chat request fields', () => {
     expect((error as SluiceError).message).toMatch(message);
     expect(sent()).toBe(0);
     expect(budgets.list().every((budget) => budget.active === 0)).toBe(true);
+  });
+
+  test('an unknown field says where a provider field goes instead', () => {
+    const { router } = makeRouter(() => sse('x'));
+    const error = thrownBy(() =>
+      router.chat({ messages: hi, enable_thinking: true } as unknown as ChatRequest),
+    ) as SluiceError;
+
+    expect(error.message).toMatch(/unknown request field "enable_thinking"; it would not be sent/);
+    expect(error.hint).toContain('extra: { "enable_thinking": ... }');
+    expect(error.hint).toContain('maxTokens');
   });
 
   test('valid fields and content as parts or null pass', async () => {

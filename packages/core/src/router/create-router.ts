@@ -53,8 +53,12 @@ const REQUEST_PREFIX = Math.random().toString(36).slice(2, 8);
  *   when a provider instance's budget backend is not in `options.budgetBackends`.
  */
 export function createRouter(options: RouterOptions): Router {
+  checkRouterOptions(options);
   const config = resolveConfig(options.config, {
     ...(options.providers ? { providers: options.providers } : {}),
+    ...(options.packages ? { packages: options.packages } : {}),
+    ...(options.packageFailures ? { packageFailures: options.packageFailures } : {}),
+    ...(options.file === undefined ? {} : { file: options.file }),
     ...(options.env ? { env: options.env } : {}),
   });
   const budgets = routeBudgetRegistry(
@@ -198,6 +202,74 @@ function createContext(
   return context;
 }
 
+const ROUTER_OPTIONS = [
+  'config',
+  'providers',
+  'packages',
+  'packageFailures',
+  'file',
+  'budgets',
+  'budgetBackends',
+  'fetch',
+  'middleware',
+  'env',
+];
+
+const HOW =
+  'Pass createRouter({ config }), with config from defineConfig(), or createRouter(await loadConfig()).';
+
+/**
+ * Catches the ways `createRouter` is called wrong that would otherwise fail with a TypeError
+ * from inside: the config passed bare instead of as `{ config }`, an unknown option, and
+ * `providers`, `middleware` or `fetch` of the wrong type.
+ */
+function checkRouterOptions(options: unknown): void {
+  const fail = (message: string, hint: string): never => {
+    throw new SluiceError({
+      kind: 'config',
+      phase: 'config',
+      message: `createRouter: ${message}`,
+      hint,
+    });
+  };
+  if (typeof options !== 'object' || options === null) {
+    fail(`the options must be an object, got ${valueForMessage(options)}.`, HOW);
+  }
+  const given = options as Record<string, unknown>;
+  if (given.config === undefined) {
+    // createRouter(config): a route config has routes, and providers as an object.
+    const bare =
+      'routes' in given || (typeof given.providers === 'object' && !Array.isArray(given.providers));
+    fail(bare ? 'got a route config where its options go.' : 'options.config is required.', HOW);
+  }
+  for (const key in given) {
+    if (ROUTER_OPTIONS.includes(key)) continue;
+    const near = closestName(key, ROUTER_OPTIONS);
+    fail(
+      `unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}.`,
+      `The options are ${ROUTER_OPTIONS.join(', ')}.`,
+    );
+  }
+  if (given.providers !== undefined && !Array.isArray(given.providers)) {
+    fail(
+      `options.providers must be an array of provider descriptors, got ${valueForMessage(given.providers)}.`,
+      'Wrap it in an array: providers: [zhipu], or leave it out when the config names provider packages in use.',
+    );
+  }
+  if (given.middleware !== undefined && !Array.isArray(given.middleware)) {
+    fail(
+      `options.middleware must be an array of middleware functions, got ${valueForMessage(given.middleware)}.`,
+      'Pass middleware: [yourMiddleware], or leave it out.',
+    );
+  }
+  if (given.fetch !== undefined && typeof given.fetch !== 'function') {
+    fail(
+      `options.fetch must be a fetch function, got ${valueForMessage(given.fetch)}.`,
+      'Pass a fetch implementation, or leave it out for the built-in one.',
+    );
+  }
+}
+
 /** Declares the limit of every provider instance and route on its budget; returns the withdrawals. */
 function declareLimits(config: ResolvedConfig, budgets: BudgetRegistry): Array<() => void> {
   const declare = budgets.declare?.bind(budgets);
@@ -321,11 +393,35 @@ function isAbortSignal(value: unknown): boolean {
   );
 }
 
+/** The fields of a {@link ChatRequest}. */
+const REQUEST_FIELDS = [
+  'messages',
+  'model',
+  'tools',
+  'toolChoice',
+  'temperature',
+  'topP',
+  'maxTokens',
+  'stop',
+  'stream',
+  'providerOptions',
+  'extra',
+];
+
+/** OpenAI wire names users write out of habit, and the field each one is. */
+const WIRE_NAMES: Record<string, string> = {
+  max_tokens: 'maxTokens',
+  max_completion_tokens: 'maxTokens',
+  top_p: 'topP',
+  tool_choice: 'toolChoice',
+  provider_options: 'providerOptions',
+};
+
 /**
  * Catches requests no provider could accept before they take a lease or reach the network: a
- * missing request object, an empty or malformed `messages`, and fields of the wrong type or range
- * (`maxTokens`, `temperature`, `topP`, `tools`, `stream`, `model`). Thrown at the call, not
- * retried.
+ * missing request object, a field it does not have (`max_tokens` would be dropped, not sent), an
+ * empty or malformed `messages`, and fields of the wrong type or range (`maxTokens`,
+ * `temperature`, `topP`, `tools`, `stream`, `model`). Thrown at the call, not retried.
  */
 function checkChatRequest(request: unknown): void {
   const fail = (
@@ -343,6 +439,14 @@ function checkChatRequest(request: unknown): void {
     'maxTokens is a whole number of tokens, temperature and topP are numbers >= 0, tools is an array, stream is a boolean; leave a field out for the provider default.';
   if (typeof request !== 'object' || request === null) {
     fail(`the request must be an object, got ${request === null ? 'null' : typeof request}.`);
+  }
+  for (const key in request as object) {
+    if (REQUEST_FIELDS.includes(key)) continue;
+    const near = WIRE_NAMES[key] ?? closestName(key, REQUEST_FIELDS);
+    fail(
+      `unknown request field "${key}"${near ? ` (did you mean "${near}"?)` : ''}; it would not be sent.`,
+      `The fields are ${REQUEST_FIELDS.join(', ')}; a field the provider takes under its own name goes in extra, e.g. extra: { ${JSON.stringify(key)}: ... }.`,
+    );
   }
   const messages = (request as { messages?: unknown }).messages;
   if (!Array.isArray(messages) || messages.length === 0) {

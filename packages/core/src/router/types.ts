@@ -1,4 +1,5 @@
 import type { BudgetRegistry } from '../budget/types.js';
+import type { ResolveConfigOptions } from '../config/resolve-config.js';
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import type { ProviderDescriptor } from '../descriptor/types.js';
 import type { ChatEvent, ChatResult } from '../events/chat-events.js';
@@ -49,6 +50,13 @@ export interface RouterOptions {
   middleware?: Middleware[];
   /** Environment used to resolve `env:` keys; default `process.env`. */
   env?: Record<string, string | undefined>;
+  /**
+   * Descriptors by the package name `use` gives, packages that failed to load, and the config
+   * file: as `loadConfig()` returns them, so `createRouter(await loadConfig())` works.
+   */
+  packages?: ResolveConfigOptions['packages'];
+  packageFailures?: ResolveConfigOptions['packageFailures'];
+  file?: string;
 }
 
 /** Options of `router.fetch()`. */
