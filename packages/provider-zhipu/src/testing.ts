@@ -15,6 +15,21 @@
 import { http, HttpResponse } from 'msw';
 import type { RequestHandler } from 'msw';
 import { ZHIPU_ENDPOINTS } from './zhipu-endpoints.js';
+import {
+  CHAT_PATH,
+  checkDuration,
+  checkHeaders,
+  checkRequestedModel,
+  checkStatus,
+  checkStreamOptions,
+  ERROR_FIELDS,
+  isPlainObject,
+  Issues,
+  MOCK_FIELDS,
+  normalizeBaseUrls,
+  REPLAY_FIELDS,
+  SSE_FIELDS,
+} from './testing-validation.js';
 
 /** A tool call the mock model makes. `arguments` given as an object is sent as a JSON string. */
 export interface GlmToolCallSpec {
@@ -82,7 +97,10 @@ export type ZhipuScriptStep =
 
 /** Options of {@link zhipuMock}. */
 export interface ZhipuMockOptions {
-  /** Base URL(s) to answer on (the chat path is appended). Default: all four GLM endpoints. */
+  /**
+   * Base URL(s) to answer on: the chat path is appended, unless the URL already ends with it (as
+   * core takes such an endpoint). Default: all four GLM endpoints.
+   */
   baseURL?: string | string[];
   /** One step per request, in order. */
   script?: ZhipuScriptStep[];
@@ -131,6 +149,7 @@ export function sseResponse(
   items: SseItem[],
   options: { chunkDelayMs?: number; status?: number; headers?: HeadersInit } = {},
 ): Response {
+  checkSseArguments(items, options);
   const cancelled = new AbortController();
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -155,6 +174,66 @@ export function sseResponse(
     status: options.status ?? 200,
     headers: { 'Content-Type': 'text/event-stream;charset=UTF-8', ...options.headers },
   });
+}
+
+/** Options of {@link sseResponse}, checked before any event is made. */
+function checkSseArguments(items: unknown, options: unknown): void {
+  const issues = new Issues('sseResponse arguments');
+  if (!Array.isArray(items)) {
+    issues.add(
+      'items',
+      'must be an array of events (objects, data strings or { pauseMs })',
+      items,
+      "write e.g. sseResponse([{ choices: [] }, '[DONE]'])",
+    );
+  } else {
+    items.forEach((item: unknown, index) => {
+      const path = `items[${index}]`;
+      if (typeof item === 'string') return;
+      if (!isPlainObject(item)) {
+        issues.add(
+          path,
+          'must be an object (sent as JSON), a data string or a pause { pauseMs }',
+          item,
+          "write e.g. { choices: [] }, '[DONE]' or { pauseMs: 100 }",
+        );
+        return;
+      }
+      if (!('pauseMs' in item)) return;
+      checkDuration(issues, `${path}.pauseMs`, item.pauseMs, '{ pauseMs: 100 }');
+      if (item.pauseMs === undefined) {
+        issues.add(
+          `${path}.pauseMs`,
+          'must be a number of ms >= 0',
+          item.pauseMs,
+          'write e.g. { pauseMs: 100 }',
+        );
+      }
+      issues.unknownKeys(`${path}.`, item, ['pauseMs'], 'pause field (a pause sends nothing)');
+    });
+  }
+  if (!isPlainObject(options)) {
+    issues.add(
+      'options',
+      'must be an object',
+      options,
+      'write e.g. { chunkDelayMs: 20 }, or leave it out',
+    );
+  } else {
+    issues.unknownKeys('', options, SSE_FIELDS, 'option');
+    checkDuration(issues, 'chunkDelayMs', options.chunkDelayMs, 'chunkDelayMs: 20');
+    checkStatus(issues, 'status', options.status, 200);
+    checkHeaders(issues, 'headers', options.headers);
+  }
+  issues.throwIfAny();
+}
+
+/** Checks the arguments of glmStream / glmCompletion / glmStreamEvents. */
+function checkAnswer(helper: string, options: unknown, requestedModel: unknown): void {
+  const issues = new Issues(`${helper} options`);
+  checkStreamOptions(issues, '', options, 'answer');
+  checkRequestedModel(issues, requestedModel);
+  issues.throwIfAny();
 }
 
 /** Splits text into word-sized deltas, leading whitespace attached, as GLM tokenizes. */
@@ -188,6 +267,7 @@ export function glmStreamEvents(
   options: GlmStreamOptions = {},
   requestedModel = 'glm-4.6',
 ): SseItem[] {
+  checkAnswer('glmStreamEvents', options, requestedModel);
   const id = options.id ?? 'mock-glm-0001';
   const created = 1_767_225_600;
   const model = options.model ?? requestedModel;
@@ -235,6 +315,7 @@ export function glmStreamEvents(
 
 /** A streamed GLM answer as an msw response. */
 export function glmStream(options: GlmStreamOptions = {}, requestedModel?: string): Response {
+  checkAnswer('glmStream', options, requestedModel);
   return sseResponse(glmStreamEvents(options, requestedModel), {
     chunkDelayMs: options.chunkDelayMs,
   });
@@ -245,6 +326,7 @@ export function glmCompletion(
   options: GlmStreamOptions = {},
   requestedModel = 'glm-4.6',
 ): Response {
+  checkAnswer('glmCompletion', options, requestedModel);
   const text = deltasOf(options.text).join('');
   const reasoning = deltasOf(options.reasoning).join('');
   const toolCalls = options.toolCalls ?? [];
@@ -305,8 +387,61 @@ export interface GlmErrorOptions {
   headers?: HeadersInit;
 }
 
+function checkErrorArguments(code: unknown, options: unknown): void {
+  const issues = new Issues('glmError arguments');
+  const codeOk =
+    (typeof code === 'number' && Number.isSafeInteger(code) && code >= 0) ||
+    (typeof code === 'string' && code.trim() !== '');
+  if (!codeOk) {
+    issues.add(
+      'code',
+      'must be a GLM business code: a whole number or a non-empty string',
+      code,
+      "write e.g. glmError(1302) or glmError('1302')",
+    );
+  }
+  if (!isPlainObject(options)) {
+    issues.add(
+      'options',
+      'must be an object',
+      options,
+      'write e.g. glmError(1302, { status: 503 })',
+    );
+  } else {
+    issues.unknownKeys('', options, ERROR_FIELDS, 'option');
+    checkStatus(issues, 'status', options.status, 400);
+    if (options.message !== undefined && typeof options.message !== 'string') {
+      issues.add(
+        'message',
+        'must be a string',
+        options.message,
+        "write e.g. message: 'busy', or leave it out for GLM's own message",
+      );
+    }
+    if (options.numericCode !== undefined && typeof options.numericCode !== 'boolean') {
+      issues.add(
+        'numericCode',
+        'must be true or false',
+        options.numericCode,
+        'write numericCode: true, or leave it out',
+      );
+    }
+    if (options.numericCode === true && codeOk && !Number.isSafeInteger(Number(code))) {
+      issues.add(
+        'numericCode',
+        'is true but the code is not a number',
+        code,
+        'give a numeric code, e.g. glmError(1302, { numericCode: true }), or leave numericCode out',
+      );
+    }
+    checkHeaders(issues, 'headers', options.headers);
+  }
+  issues.throwIfAny();
+}
+
 /** A GLM error response: `{"error":{"code":"1302","message":"..."}}` with the matching status. */
 export function glmError(code: number | string, options: GlmErrorOptions = {}): Response {
+  checkErrorArguments(code, options);
   const numeric = Number(code);
   const defaults = defaultsOf(numeric);
   return HttpResponse.json(
@@ -320,6 +455,41 @@ export function glmError(code: number | string, options: GlmErrorOptions = {}): 
   );
 }
 
+function checkReplayArguments(bodyText: unknown, options: unknown): void {
+  const issues = new Issues('glmReplay arguments');
+  if (typeof bodyText !== 'string') {
+    issues.add(
+      'bodyText',
+      'must be the recorded body as a string',
+      bodyText,
+      "read it as text first, e.g. glmReplay(readFileSync(file, 'utf8'))",
+    );
+  }
+  if (!isPlainObject(options)) {
+    issues.add(
+      'options',
+      'must be an object',
+      options,
+      'write e.g. { status: 200 }, or leave it out',
+    );
+  } else {
+    issues.unknownKeys('', options, REPLAY_FIELDS, 'option');
+    checkStatus(issues, 'status', options.status, 200);
+    if (
+      options.contentType !== undefined &&
+      (typeof options.contentType !== 'string' || options.contentType === '')
+    ) {
+      issues.add(
+        'contentType',
+        'must be a content type',
+        options.contentType,
+        "write e.g. contentType: 'application/json', or leave it out for SSE",
+      );
+    }
+  }
+  issues.throwIfAny();
+}
+
 /**
  * Replays a recorded SSE body (as in the package's fixtures) one event per network chunk, so a
  * decoder sees real event boundaries. Non-SSE bodies are served as they are.
@@ -328,6 +498,7 @@ export function glmReplay(
   bodyText: string,
   options: { status?: number; contentType?: string } = {},
 ): Response {
+  checkReplayArguments(bodyText, options);
   const contentType = options.contentType ?? 'text/event-stream;charset=UTF-8';
   if (!contentType.includes('event-stream')) {
     return new HttpResponse(bodyText, {
@@ -364,33 +535,142 @@ const exhausted = (call: ZhipuCall): Response =>
     { status: 400 },
   );
 
-async function serve(step: ZhipuScriptStep, call: ZhipuCall): Promise<Response> {
-  const resolved = typeof step === 'function' ? await step(call) : step;
-  if (resolved instanceof Response) return resolved;
+/** A 400 naming what went wrong with a function step's answer, so the router does not retry it. */
+const stepFailed = (call: ZhipuCall, where: string, error: unknown): Response =>
+  HttpResponse.json(
+    {
+      error: {
+        code: 'MOCK_STEP_FAILED',
+        message: `zhipu mock: ${where} (request ${call.number}) failed: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      },
+    },
+    { status: 400 },
+  );
+
+async function serve(step: ZhipuScriptStep, call: ZhipuCall, where: string): Promise<Response> {
+  let resolved: Response | GlmStreamOptions;
+  try {
+    resolved = typeof step === 'function' ? await step(call) : step;
+  } catch (error) {
+    return stepFailed(call, where, error);
+  }
+  if (resolved instanceof Response) {
+    if (resolved.bodyUsed) {
+      return stepFailed(
+        call,
+        where,
+        new Error('it returned a Response whose body was already read; return a new one per call'),
+      );
+    }
+    return resolved;
+  }
   const model = typeof call.body?.model === 'string' ? call.body.model : undefined;
-  return call.body?.stream === false ? glmCompletion(resolved, model) : glmStream(resolved, model);
+  try {
+    // A function's answer can only be checked now; a plain step was checked by zhipuMock.
+    return call.body?.stream === false
+      ? glmCompletion(resolved, model)
+      : glmStream(resolved, model);
+  } catch (error) {
+    return stepFailed(call, where, error);
+  }
+}
+
+/** Checks every option and script step of zhipuMock; returns the base URLs to answer on. */
+function checkMockOptions(options: unknown): string[] {
+  const issues = new Issues('zhipuMock options');
+  if (!isPlainObject(options)) {
+    issues.add(
+      '(root)',
+      'must be an object',
+      options,
+      "write e.g. zhipuMock({ script: [{ text: 'Hello' }] })",
+    );
+    issues.throwIfAny();
+    return [];
+  }
+  issues.unknownKeys('', options, MOCK_FIELDS, 'option');
+  const bases =
+    options.baseURL === undefined
+      ? Object.values(ZHIPU_ENDPOINTS)
+      : normalizeBaseUrls(issues, options.baseURL);
+  const { script, fallback } = options;
+  if (script !== undefined && !Array.isArray(script)) {
+    issues.add(
+      'script',
+      'must be an array of steps, one per request',
+      script,
+      isPlainObject(script)
+        ? 'wrap the step in an array: script: [{ ... }]'
+        : "write e.g. script: [{ text: 'Hello' }]",
+    );
+  }
+  const seen = new Map<Response, number>();
+  (Array.isArray(script) ? (script as unknown[]) : []).forEach((step, index) => {
+    const path = `script[${index}]`;
+    if (typeof step === 'function') return;
+    if (step instanceof Response) {
+      const first = seen.get(step);
+      if (first !== undefined) {
+        issues.add(
+          path,
+          `is the same Response as script[${first}]; a body can be read only once`,
+          undefined,
+          'make a new one for each step, e.g. glmError(1302), glmError(1302)',
+        );
+      } else if (step.bodyUsed) {
+        issues.add(
+          path,
+          'is a Response whose body was already read',
+          undefined,
+          'make a new one for this mock, e.g. glmError(1302) or glmStream({ ... })',
+        );
+      }
+      seen.set(step, index);
+      return;
+    }
+    checkStreamOptions(issues, `${path}.`, step, 'step');
+  });
+  if (fallback instanceof Response) {
+    issues.add(
+      'fallback',
+      'must not be a Response (a body is read once, and a fallback may serve many requests)',
+      undefined,
+      'write a function that makes one per call, e.g. fallback: () => glmError(1302)',
+    );
+  } else if (fallback !== undefined && typeof fallback !== 'function') {
+    checkStreamOptions(issues, 'fallback.', fallback, 'fallback');
+  }
+  issues.throwIfAny();
+  return bases;
 }
 
 /**
  * A scripted GLM endpoint: each request gets the next script step; every request is recorded
  * (URL, headers, JSON body) so a test can assert what its agent sent, turn by turn.
+ *
+ * @throws ConfigError, when called, naming each option or step (`script[1].tool_calls`) that is
+ *   not accepted: an unknown key (with a did-you-mean), a script that is not an array, a step
+ *   field of the wrong type, a baseURL that is not an http(s) URL, a Response used twice.
  */
 export function zhipuMock(options: ZhipuMockOptions = {}): ZhipuMock {
-  const bases = options.baseURL ? [options.baseURL].flat() : Object.values(ZHIPU_ENDPOINTS);
+  const bases = checkMockOptions(options);
   const script = [...(options.script ?? [])];
   const fallback = options.fallback ?? exhausted;
   const requests: ZhipuRecordedRequest[] = [];
+  let served = 0;
 
   const resolver = async ({ request }: { request: Request }) => {
     const body = await readJson(request);
     const call: ZhipuCall = { number: requests.length + 1, request, body };
     requests.push({ number: call.number, url: request.url, headers: request.headers, body });
-    return serve(script.shift() ?? fallback, call);
+    const step = script.shift();
+    if (step === undefined) return serve(fallback, call, 'fallback');
+    return serve(step, call, `script[${served++}]`);
   };
 
-  const handlers = bases.map((base) =>
-    http.post(`${base.replace(/\/+$/, '')}/chat/completions`, resolver),
-  );
+  const handlers = [...new Set(bases)].map((base) => http.post(`${base}${CHAT_PATH}`, resolver));
   return { handlers, requests, remaining: () => script.length };
 }
 
