@@ -3,6 +3,23 @@ import type { Classification, ClassifyInput, SluiceErrorKind } from '@sluice/cor
 /** The env vars the descriptor reads the key from, in order. */
 export const ZHIPU_ENV_VARS = ['ZHIPU_API_KEY', 'ZAI_API_KEY', 'GLM_API_KEY'];
 
+/**
+ * What the classifier may know of the request besides the response. Core's `ClassifyInput` does
+ * not carry it yet; when it is given (as `input.route`), the billing and auth hints name the
+ * endpoint and the key source, and without it they are worded to hold for every endpoint and source.
+ */
+export interface ZhipuClassifyRoute {
+  /** The endpoint name (`coding`, `general-cn`, ...), when the instance named one. */
+  endpointName?: string;
+  /** The full chat URL the request went to. */
+  url?: string;
+  /** Where the key came from: `literal`, `env:ZHIPU_API_KEY`, ...; never the key itself. */
+  apiKeySource?: string;
+}
+
+/** {@link ClassifyInput} with the optional request context of {@link ZhipuClassifyRoute}. */
+export type ZhipuClassifyInput = ClassifyInput & { route?: ZhipuClassifyRoute };
+
 /** One row of the business-code table. */
 interface CodeRule {
   kind: SluiceErrorKind;
@@ -11,19 +28,73 @@ interface CodeRule {
   title: string;
   cooldown?: boolean;
   preferFallback?: boolean;
-  hint?: (message: string) => string | undefined;
+  hint?: (message: string, route: ZhipuClassifyRoute | undefined) => string | undefined;
 }
 
-const AUTH_HINT = () =>
-  `Check the key in ${ZHIPU_ENV_VARS.join(', ')} (the first one set is used), or the route's apiKey.`;
+/** The hint for a refused key, naming where the key came from when that is known. */
+function authHint(_message: string, route: ZhipuClassifyRoute | undefined): string {
+  const source = route?.apiKeySource;
+  if (source === 'literal') {
+    return (
+      "GLM refused the key written literally as the provider instance's apiKey: check that it " +
+      "is a valid Zhipu key (copy it again from the console), or set apiKey: 'env:ZHIPU_API_KEY'."
+    );
+  }
+  if (source !== undefined && source.startsWith('env:')) {
+    return `GLM refused the key from ${source}: check that this variable holds a valid Zhipu key (copy it again from the console).`;
+  }
+  return (
+    "GLM refused the key. It is the provider instance's apiKey when that is set (a literal key " +
+    `or env:NAME), else the first of ${ZHIPU_ENV_VARS.join(', ')} that is set; check that one ` +
+    '(`sluice check` shows which source a route uses).'
+  );
+}
 
 const CATALOG_HINT = () =>
   'Use a model of the zhipu catalog that your plan includes (`sluice check` lists them); ' +
   'Coding Plan keys serve the glm-4.x and glm-5.x text models.';
 
-const BILLING_HINT = () =>
-  'A GLM Coding Plan key has no pay-as-you-go balance: use it on the `coding` endpoint ' +
-  '(https://api.z.ai/api/coding/paas/v4 or the coding-cn one), not `general`.';
+/** `coding` or `general` when the route says which kind of endpoint the request went to. */
+function endpointKind(route: ZhipuClassifyRoute | undefined): 'coding' | 'general' | undefined {
+  const name = route?.endpointName;
+  if (name === 'coding' || name === 'coding-cn') return 'coding';
+  if (name === 'general' || name === 'general-cn') return 'general';
+  const path = route?.url === undefined ? undefined : safePath(route.url);
+  if (path === undefined) return undefined;
+  if (/\/api\/coding\/paas\//.test(path)) return 'coding';
+  if (/\/api\/paas\//.test(path)) return 'general';
+  return undefined;
+}
+
+function safePath(url: string): string | undefined {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+const BILLING_ON_GENERAL =
+  'On a `general` (pay-as-you-go) endpoint this is what a GLM Coding Plan key gets, as the plan ' +
+  'has no pay-as-you-go balance: send it to the `coding` endpoint ' +
+  '(https://api.z.ai/api/coding/paas/v4, or coding-cn), or top up the balance.';
+const BILLING_ON_CODING =
+  'The request already went to a `coding` endpoint, so the endpoint is not the cause: the ' +
+  "account's Coding Plan does not cover it and there is no balance; check the plan and the " +
+  'balance in the Z.ai / BigModel console.';
+
+/** The 1113 (arrears) hint, for the endpoint the request went to when that is known. */
+function billingHint(_message: string, route: ZhipuClassifyRoute | undefined): string {
+  const kind = endpointKind(route);
+  if (kind === 'general') return `The account has no balance (1113). ${BILLING_ON_GENERAL}`;
+  if (kind === 'coding') return `The account is in arrears (1113). ${BILLING_ON_CODING}`;
+  return (
+    'The account is in arrears (1113). ' +
+    BILLING_ON_GENERAL +
+    ' On a `coding` endpoint the endpoint is not the cause: check the Coding Plan and the ' +
+    'balance in the Z.ai / BigModel console.'
+  );
+}
 
 /** Keeps the reset time GLM puts in usage-cap messages, e.g. `2026-01-07 03:00:00`. */
 function resetHint(message: string): string {
@@ -49,16 +120,16 @@ function rule(
 const CODE_RULES: Record<string, CodeRule> = {
   '500': rule('server', true, 'internal error'),
 
-  '1000': rule('auth', false, 'authentication failed', { hint: AUTH_HINT }),
-  '1001': rule('auth', false, 'no Authorization header', { hint: AUTH_HINT }),
-  '1002': rule('auth', false, 'invalid token', { hint: AUTH_HINT }),
-  '1003': rule('auth', false, 'token expired', { hint: AUTH_HINT }),
-  '1004': rule('auth', false, 'token verification failed', { hint: AUTH_HINT }),
+  '1000': rule('auth', false, 'authentication failed', { hint: authHint }),
+  '1001': rule('auth', false, 'no Authorization header', { hint: authHint }),
+  '1002': rule('auth', false, 'invalid token', { hint: authHint }),
+  '1003': rule('auth', false, 'token expired', { hint: authHint }),
+  '1004': rule('auth', false, 'token verification failed', { hint: authHint }),
 
   '1110': rule('auth', false, 'account inactive'),
   '1111': rule('auth', false, 'account does not exist'),
   '1112': rule('auth', false, 'account locked'),
-  '1113': rule('billing', false, 'account in arrears', { hint: BILLING_HINT }),
+  '1113': rule('billing', false, 'account in arrears', { hint: billingHint }),
   '1120': rule('server', true, 'account temporarily unreachable'),
   '1121': rule('auth', false, 'account locked for a violation'),
 
@@ -131,7 +202,7 @@ function parseBody(input: ClassifyInput): unknown {
  * Unknown codes keep the code and fall back to what the HTTP status means; a body without a code
  * returns undefined so the core's status defaults apply unchanged.
  */
-export function classifyZhipuError(input: ClassifyInput): Classification | undefined {
+export function classifyZhipuError(input: ZhipuClassifyInput): Classification | undefined {
   const { code, message } = readErrorBody(parseBody(input));
   if (code === undefined) return undefined;
 
@@ -150,7 +221,7 @@ export function classifyZhipuError(input: ClassifyInput): Classification | undef
     providerCode: code,
     message: `Zhipu error ${code} (${known.title})${message ? `: ${message}` : ''}`,
   };
-  const hint = known.hint?.(message);
+  const hint = known.hint?.(message, input.route);
   if (hint) classification.hint = hint;
   if (known.cooldown) classification.cooldown = true;
   if (known.preferFallback) classification.preferFallback = true;

@@ -21,6 +21,7 @@ export {
   knownZhipuErrorCodes,
   ZHIPU_ENV_VARS,
 } from './classify-zhipu-error.js';
+export type { ZhipuClassifyInput, ZhipuClassifyRoute } from './classify-zhipu-error.js';
 export { mapZhipuFinishReason } from './map-zhipu-finish-reason.js';
 export { createSignedTokenCredential, signZhipuToken } from './signed-token.js';
 export type { SignedTokenOptions } from './signed-token.js';
