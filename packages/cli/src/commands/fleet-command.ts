@@ -1,5 +1,4 @@
 import { createReadinessTracker, fleetSessionSource, startDashboard } from '@sluice/readiness';
-import { createLogUpdate } from 'log-update';
 import {
   runFleetScenario,
   type FleetReport,
@@ -26,15 +25,22 @@ export interface FleetFlags {
 /**
  * Draws live progress while a run goes on: redrawn in place on a TTY (throttled to 10 frames a
  * second), nothing at all otherwise, so pipes and `--json` get only the final output.
+ *
+ * log-update is ESM only, so it is imported when a live view is made: `require('@sluice/cli')`
+ * then works on a Node 20 without require() of ES modules (before 20.19).
  */
 export function createProgressView(term: Terminal) {
   if (!term.live) return { update: (_rows: readonly SessionProgress[]) => {}, done: () => {} };
-  const log = createLogUpdate(term.stdout as NodeJS.WriteStream);
+  let log: (((text: string) => void) & { clear(): void }) | undefined;
+  let ended = false;
+  void import('log-update').then(({ createLogUpdate }) => {
+    if (!ended) log = createLogUpdate(term.stdout as NodeJS.WriteStream);
+  });
   let last: readonly SessionProgress[] = [];
   let timer: NodeJS.Timeout | undefined;
   const draw = () => {
     timer = undefined;
-    log(renderProgress(last, term));
+    log?.(renderProgress(last, term));
   };
   return {
     update(rows: readonly SessionProgress[]) {
@@ -42,9 +48,10 @@ export function createProgressView(term: Terminal) {
       timer ??= setTimeout(draw, 100);
     },
     done() {
+      ended = true;
       if (timer) clearTimeout(timer);
       if (last.length > 0) draw();
-      log.clear();
+      log?.clear();
     },
   };
 }
