@@ -10,15 +10,18 @@ export const ZHIPU_ENV_VARS = ['ZHIPU_API_KEY', 'ZAI_API_KEY', 'GLM_API_KEY'];
  */
 export interface ZhipuClassifyRoute {
   /** The endpoint name (`coding`, `general-cn`, ...), when the instance named one. */
-  endpointName?: string;
+  endpointName?: string | undefined;
   /** The full chat URL the request went to. */
-  url?: string;
+  url?: string | undefined;
   /** Where the key came from: `literal`, `env:ZHIPU_API_KEY`, ...; never the key itself. */
-  apiKeySource?: string;
+  apiKeySource?: string | undefined;
 }
 
-/** {@link ClassifyInput} with the optional request context of {@link ZhipuClassifyRoute}. */
-export type ZhipuClassifyInput = ClassifyInput & { route?: ZhipuClassifyRoute };
+/**
+ * {@link ClassifyInput} whose request context may be partial: the router gives all of it
+ * (core's `ClassifyRoute`), a direct caller what it knows.
+ */
+export type ZhipuClassifyInput = Omit<ClassifyInput, 'route'> & { route?: ZhipuClassifyRoute };
 
 /** One row of the business-code table. */
 interface CodeRule {
@@ -188,7 +191,7 @@ function readErrorBody(body: unknown): { code?: string; message: string } {
   return { code, message: typeof rawMessage === 'string' ? rawMessage : '' };
 }
 
-function parseBody(input: ClassifyInput): unknown {
+function parseBody(input: Pick<ClassifyInput, 'body' | 'bodyText'>): unknown {
   if (input.body !== undefined) return input.body;
   try {
     return JSON.parse(input.bodyText) as unknown;

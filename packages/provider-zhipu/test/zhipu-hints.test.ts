@@ -1,6 +1,6 @@
 // The billing (1113) and auth hints hold for the endpoint and the key source of the request
-// (findings of the external-user trial): through the router, where the classifier sees only the
-// response, and with the request context the classifier takes when it is given one.
+// (findings of the external-user trial): through the router, which tells the classifier where
+// the request went, and from the classifier alone, with and without that context.
 import { SluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { classifyZhipuError, provider } from '../src/index.js';
@@ -43,8 +43,15 @@ describe('hints for the endpoint and the key source (trial findings)', () => {
 
     expect(error).toMatchObject({ kind: 'billing', providerCode: '1113' });
     expect(error.hint).not.toContain('use it on the `coding` endpoint');
-    expect(error.hint).toContain('On a `coding` endpoint the endpoint is not the cause');
-    expect(error.hint).toContain('On a `general` (pay-as-you-go) endpoint');
+    expect(error.hint).toContain(
+      'already went to a `coding` endpoint, so the endpoint is not the cause',
+    );
+  });
+
+  it('1113 told nothing of the request is right on both endpoints', () => {
+    const hint = classify(429, '1113', undefined)?.hint;
+    expect(hint).toContain('On a `coding` endpoint the endpoint is not the cause');
+    expect(hint).toContain('On a `general` (pay-as-you-go) endpoint');
   });
 
   it('1113 names the cause for the endpoint the request went to, when the classifier is told', () => {
@@ -79,13 +86,13 @@ describe('hints for the endpoint and the key source (trial findings)', () => {
 
     expect(error).toMatchObject({ kind: 'auth', status: 401, providerCode: '1002' });
     expect(error.hint).not.toMatch(/^Check the key in ZHIPU_API_KEY/);
-    expect(error.hint).toMatch(
-      /^GLM refused the key\. It is the provider instance's apiKey when that is set/,
+    expect(error.hint).toContain(
+      "GLM refused the key written literally as the provider instance's apiKey",
     );
     expect(error.hint).not.toContain(TEST_KEY);
   });
 
-  it('a 401 with an env key gets the same hint, right for it too', async () => {
+  it('a 401 with an env key names that variable', async () => {
     server.use(...zhipuMock({ baseURL: CODING, script: [glmError(1002)] }).handlers);
     const router = makeRouter({
       env: { ZAI_API_KEY: TEST_KEY },
@@ -99,10 +106,14 @@ describe('hints for the endpoint and the key source (trial findings)', () => {
 
     const error = await failureOf(router.chat(ask).text());
 
-    expect(error.hint).toContain(
-      'else the first of ZHIPU_API_KEY, ZAI_API_KEY, GLM_API_KEY that is set',
-    );
+    expect(error.hint).toContain('GLM refused the key from env:ZAI_API_KEY');
     expect(error.hint).not.toContain(TEST_KEY);
+  });
+
+  it('a 401 told nothing of the request names both places a key comes from', () => {
+    expect(classify(401, '1002', undefined)?.hint).toMatch(
+      /^GLM refused the key\. It is the provider instance's apiKey when that is set/,
+    );
   });
 
   it('a 401 names the key source when the classifier is told it', () => {

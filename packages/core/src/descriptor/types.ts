@@ -55,6 +55,23 @@ export interface ClassifyInput {
   /** The body parsed as JSON when it was JSON, else undefined. */
   body: unknown;
   bodyText: string;
+  /**
+   * Where the request went, for hints that depend on it (which endpoint, where the key came
+   * from); never the key itself. Set by the router; a classifier called elsewhere may not get it.
+   */
+  route?: ClassifyRoute;
+}
+
+/** The request context a classifier is given: see {@link ClassifyInput.route}. */
+export interface ClassifyRoute {
+  /** The route's name. */
+  name: string;
+  /** The descriptor endpoint the instance uses (`coding`), undefined for a URL of its own. */
+  endpointName: string | undefined;
+  /** The chat URL, with user info and secret-looking query values masked. */
+  url: string;
+  /** Where the key came from: `literal`, `env:NAME`, or undefined without one. */
+  apiKeySource: string | undefined;
 }
 
 /** A classifier's verdict. Anything left out falls back to the status-code defaults. */

@@ -1,4 +1,4 @@
-import type { Classification, ClassifyInput } from '../descriptor/types.js';
+import type { Classification, ClassifyInput, ClassifyRoute } from '../descriptor/types.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import { redactSecrets } from '../errors/redact.js';
 import { describeSource, type SourceContext, statusOf } from './source-context.js';
@@ -9,6 +9,8 @@ export interface ErrorFrameOptions extends SourceContext {
   classify?: ((input: ClassifyInput) => Classification | undefined) | undefined;
   /** Response headers handed to `classify`; default empty. */
   headers?: Headers | undefined;
+  /** The request context handed to `classify` (see {@link ClassifyInput.route}). */
+  classifyRoute?: ClassifyRoute | undefined;
 }
 
 /**
@@ -26,6 +28,7 @@ export function errorFromFrame(
     headers: options.headers ?? new Headers(),
     body,
     bodyText,
+    ...(options.classifyRoute ? { route: options.classifyRoute } : {}),
   });
 
   const wire = wireError(body);

@@ -1,6 +1,7 @@
 import type { ResolvedRoute } from '../config/resolved-route.js';
 import { classifyHttpStatus } from '../descriptor/classify-http-status.js';
-import type { Classification } from '../descriptor/types.js';
+import type { Classification, ClassifyInput, ClassifyRoute } from '../descriptor/types.js';
+import { maskUrlSecrets } from '../config/config-issues.js';
 import { redactSecrets } from '../errors/redact.js';
 import { SluiceError } from '../errors/sluice-error.js';
 import type { ChatEvent } from '../events/chat-events.js';
@@ -196,6 +197,7 @@ function streamEvents(
     route: route.name,
     providerId: route.provider.id,
     classify: route.provider.classify,
+    classifyRoute: classifyRouteOf(route),
     mapFinishReason: route.provider.mapFinishReason,
     headers: response.headers,
     // Errors and `error` events built from the body (an error frame may quote the key back).
@@ -331,6 +333,26 @@ function abortReasonOr(state: AbortState, error: unknown): unknown {
   return state.aborted ? state.reason : error;
 }
 
+const classifyRoutes = new WeakMap<ResolvedRoute, ClassifyRoute>();
+
+/**
+ * What a classifier may know of the route: no key, and the URL with its secrets masked. Made
+ * once per resolved route (masking parses the URL), so a request pays a WeakMap lookup.
+ */
+function classifyRouteOf(route: ResolvedRoute): ClassifyRoute {
+  let known = classifyRoutes.get(route);
+  if (known === undefined) {
+    known = Object.freeze({
+      name: route.name,
+      endpointName: route.endpointName,
+      url: maskUrlSecrets(route.url),
+      apiKeySource: route.apiKeySource,
+    });
+    classifyRoutes.set(route, known);
+  }
+  return known;
+}
+
 function credentialOf(route: ResolvedRoute): string | undefined {
   const auth = route.provider.auth;
   if (auth.type === 'none' || route.apiKey === undefined) return undefined;
@@ -426,7 +448,13 @@ async function httpError(
     body = undefined;
   }
 
-  const input = { status: response.status, headers: response.headers, body, bodyText };
+  const input: ClassifyInput = {
+    status: response.status,
+    headers: response.headers,
+    body,
+    bodyText,
+    route: classifyRouteOf(route),
+  };
   const byStatus = classifyHttpStatus(response.status);
   const classification: Classification = route.provider.classify?.(input) ?? byStatus;
   const retryAfterMs = classification.retryAfterMs ?? parseRetryAfter(response.headers);
