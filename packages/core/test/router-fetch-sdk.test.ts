@@ -125,5 +125,21 @@ describe('router.fetch with SDKs', () => {
   it('names the known instances when asked for an unknown one', () => {
     const router = budgetedRouter();
     expect(() => router.fetch('nope')).toThrow(/no provider instance "nope".*glm/);
+    expect(() => router.fetch('gml')).toThrow(/\(did you mean "glm"\?\)/);
+  });
+
+  it('given a route name, names the route\'s provider instance (trial: router.fetch("default"))', () => {
+    const router = budgetedRouter();
+    const route = router.route();
+    let error: unknown;
+    try {
+      router.fetch(route.name);
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as Error).message).toContain(
+      `"${route.name}" is a route; its provider instance is "${route.instance}".`,
+    );
+    expect((error as { hint?: string }).hint).toContain(`router.fetch("${route.instance}")`);
   });
 });

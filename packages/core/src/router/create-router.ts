@@ -142,7 +142,9 @@ export function createRouter(options: RouterOptions): Router {
 
     fetch(instance: string, fetchOptions: RouterFetchOptions = {}): typeof fetch {
       const resolved = config.instances.get(instance);
-      if (!resolved) throw unknownInstance(instance, [...config.instances.keys()]);
+      if (!resolved) {
+        throw unknownInstance(instance, [...config.instances.keys()], config.routes.get(instance));
+      }
       return createRouterFetch({
         budget: budgets.get(resolved.budgetKey, { limit: resolved.maxConcurrency }),
         transport: transportFor(instance, resolved.maxConcurrency),
@@ -284,12 +286,21 @@ function instanceLimit(config: ResolvedConfig, route: ResolvedRoute): number {
   return config.instances.get(route.instance)?.maxConcurrency ?? route.maxConcurrency;
 }
 
-function unknownInstance(instance: string, known: string[]): SluiceError {
+function unknownInstance(instance: string, known: string[], route?: ResolvedRoute): SluiceError {
+  const near = route ? undefined : closestName(instance, known);
   return new SluiceError({
     kind: 'config',
     phase: 'config',
-    message: `router.fetch: no provider instance "${instance}" in the config; known: ${known.join(', ') || 'none'}.`,
-    hint: 'Pass a key of `providers` in the route config.',
+    message:
+      `router.fetch: no provider instance "${instance}" in the config; known: ${known.join(', ') || 'none'}` +
+      (route
+        ? `. "${instance}" is a route; its provider instance is "${route.instance}".`
+        : near
+          ? ` (did you mean "${near}"?).`
+          : '.'),
+    hint: route
+      ? `Pass router.fetch(${JSON.stringify(route.instance)}): a fetch draws from a provider instance's budget; the SDK names the model.`
+      : 'Pass a key of `providers` in the route config.',
   });
 }
 
