@@ -19,13 +19,13 @@
 // a client depends on which other code runs between its requests (shared inline caches in
 // fetch's code, the CPU's caches), so a mix measures the clients' interference with each other
 // as well as their cost. On this 2-CPU VM, within one hour and with the same code, the router
-// measured 100.6 µs over the raw loop with the four clients taking turns, and 8.8-23.5 µs (two
+// measured 100.6 µs over the raw loop with the four clients taking turns, and 1.4-28.1 µs (three
 // runs of this bench) with only the two; in an ad-hoc run with the tuned loop and two copies of
-// the router taking turns, each copy was 38-49 µs over the tuned loop, against 66-99 in this
+// the router taking turns, each copy was 38-49 µs over the tuned loop, against 60-99 in this
 // bench's pair. No program runs four HTTP clients in lockstep; two, the client it has and the one
 // it would write instead, is the question the target asks.
 //
-// TODO(router): over the tuned loop the router's own layers cost 65-100 µs per request on this
+// TODO(router): over the tuned loop the router's own layers cost 60-100 µs per request on this
 // VM. From paired runs of builds in one process (a layer taken out at a time; each figure ±10
 // µs): lease budget 5-35, deadlines 7-22, retry 2-16, all middleware together 28-42; with no
 // middleware at all (transport handler, ChatStream and decoder) the router is still 25-50 µs
