@@ -18,11 +18,11 @@
 // Why two clients per process, not all four together (as this bench did before): the figure of
 // a client depends on which other code runs between its requests (shared inline caches in
 // fetch's code, the CPU's caches), so a mix measures the clients' interference with each other
-// as well as their cost. On this 2-CPU VM, within one hour and with the same code, the router
-// measured 100.6 µs over the raw loop with the four clients taking turns, and 1.4-28.1 µs (three
-// runs of this bench) with only the two; in an ad-hoc run with the tuned loop and two copies of
-// the router taking turns, each copy was 38-49 µs over the tuned loop, against 60-99 in this
-// bench's pair. No program runs four HTTP clients in lockstep; two, the client it has and the one
+// as well as their cost. On this 2-CPU VM, within half an hour and with the same code, the
+// router measured 100.6 µs over the raw loop with the four clients taking turns, and 8.8-23.5 µs
+// with only the two (two runs of this bench; 1.4-28.1 in a third, an hour later); in an ad-hoc
+// run with the tuned loop and two copies of the router taking turns, each copy was 38-49 µs over
+// the tuned loop, against 60-99 in this bench's pair. No program runs four HTTP clients in lockstep; two, the client it has and the one
 // it would write instead, is the question the target asks.
 //
 // TODO(router): over the tuned loop the router's own layers cost 60-100 µs per request on this
