@@ -1,9 +1,9 @@
 // Shared set-up of the router-level tests: one msw server on global fetch per test file, and
 // routers that are closed after each test.
-import { createBudgetRegistry, createRouter } from '@sluice/core';
+import { SluiceError, createBudgetRegistry, createRouter } from '@sluice/core';
 import type { ProviderDescriptor, Router, RouterOptions, SluiceEvent } from '@sluice/core';
 import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { provider } from '../src/index.js';
 
 /** A test key: long enough to be redacted, of the `id.secret` form, recognisable in a leak. */
@@ -54,4 +54,14 @@ export function setupRouterTests() {
   }
 
   return { server, makeRouter, glmRouter };
+}
+
+/** The SluiceError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
+export async function failureOf(promise: Promise<unknown>): Promise<SluiceError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(SluiceError.isInstance(error), `expected a SluiceError, got ${String(error)}`).toBe(true);
+  return error as SluiceError;
 }

@@ -1,6 +1,6 @@
 // The testing helpers check what they are given when they are called, naming the option or the
 // step, what is accepted and the fix (findings of the external-user trial, test/wrong-msw.test.ts).
-import { ConfigError, SluiceError } from '@sluice/core';
+import { ConfigError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import {
   glmCompletion,
@@ -12,7 +12,7 @@ import {
   zhipuHandlers,
   zhipuMock,
 } from '../src/testing.js';
-import { setupRouterTests, TEST_KEY } from './support.js';
+import { failureOf, setupRouterTests, TEST_KEY } from './support.js';
 
 const { server, glmRouter } = setupRouterTests();
 
@@ -31,15 +31,6 @@ function configErrorOf(make: () => unknown): ConfigError {
     true,
   );
   return caught as ConfigError;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<SluiceError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(SluiceError.isInstance(error), `expected a SluiceError, got ${String(error)}`).toBe(true);
-  return error as SluiceError;
 }
 
 describe('trial findings: the testing helpers check their input when called', () => {

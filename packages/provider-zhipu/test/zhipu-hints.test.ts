@@ -1,26 +1,16 @@
 // The billing (1113) and auth hints hold for the endpoint and the key source of the request
 // (findings of the external-user trial): through the router, which tells the classifier where
 // the request went, and from the classifier alone, with and without that context.
-import { SluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { classifyZhipuError, provider } from '../src/index.js';
 import type { ZhipuClassifyRoute } from '../src/index.js';
 import { glmError, zhipuMock } from '../src/testing.js';
-import { setupRouterTests, TEST_KEY } from './support.js';
+import { failureOf, setupRouterTests, TEST_KEY } from './support.js';
 
 const { server, makeRouter, glmRouter } = setupRouterTests();
 
 const CODING = 'https://api.z.ai/api/coding/paas/v4';
 const ask = { messages: [{ role: 'user' as const, content: 'hi' }] };
-
-async function failureOf(promise: Promise<unknown>): Promise<SluiceError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(SluiceError.isInstance(error), `expected a SluiceError, got ${String(error)}`).toBe(true);
-  return error as SluiceError;
-}
 
 describe('hints for the endpoint and the key source (trial findings)', () => {
   const body = (code: string, message: string) => ({ error: { code, message } });
