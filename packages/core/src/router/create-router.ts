@@ -244,11 +244,10 @@ function checkRouterOptions(options: unknown): void {
       'routes' in given || (typeof given.providers === 'object' && !Array.isArray(given.providers));
     fail(bare ? 'got a route config where its options go.' : 'options.config is required.', HOW);
   }
-  for (const key in given) {
-    if (ROUTER_OPTIONS.includes(key)) continue;
-    const near = closestName(key, ROUTER_OPTIONS);
+  const unknown = unknownKey(given, ROUTER_OPTIONS);
+  if (unknown) {
     fail(
-      `unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}.`,
+      `unknown option "${unknown.key}"${unknown.didYouMean}.`,
       `The options are ${ROUTER_OPTIONS.join(', ')}.`,
     );
   }
@@ -335,11 +334,10 @@ function checkChatOptions(options: unknown): void {
     );
   }
   const given = options as Record<string, unknown>;
-  for (const key in given) {
-    if (CHAT_OPTIONS.includes(key)) continue;
-    const near = closestName(key, CHAT_OPTIONS);
+  const unknown = unknownKey(given, CHAT_OPTIONS);
+  if (unknown) {
     fail(
-      `unknown option "${key}"${near ? ` (did you mean "${near}"?)` : ''}.`,
+      `unknown option "${unknown.key}"${unknown.didYouMean}.`,
       `The options are ${CHAT_OPTIONS.join(', ')}.`,
     );
   }
@@ -391,6 +389,23 @@ function checkChatOptions(options: unknown): void {
       );
     }
   }
+}
+
+/**
+ * The first key of `given` that is not one of `known`, with its did-you-mean: the name `aliases`
+ * maps it to (own keys only), else the closest known name; `didYouMean` is empty without one.
+ */
+function unknownKey(
+  given: object,
+  known: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
+): { key: string; didYouMean: string } | undefined {
+  for (const key in given) {
+    if (known.includes(key)) continue;
+    const near = Object.hasOwn(aliases, key) ? aliases[key] : closestName(key, known);
+    return { key, didYouMean: near ? ` (did you mean "${near}"?)` : '' };
+  }
+  return undefined;
 }
 
 /** Duck-typed, so a signal from another realm or copy of the runtime passes too. */
@@ -451,12 +466,11 @@ function checkChatRequest(request: unknown): void {
   if (typeof request !== 'object' || request === null) {
     fail(`the request must be an object, got ${request === null ? 'null' : typeof request}.`);
   }
-  for (const key in request as object) {
-    if (REQUEST_FIELDS.includes(key)) continue;
-    const near = WIRE_NAMES[key] ?? closestName(key, REQUEST_FIELDS);
+  const unknown = unknownKey(request as object, REQUEST_FIELDS, WIRE_NAMES);
+  if (unknown) {
     fail(
-      `unknown request field "${key}"${near ? ` (did you mean "${near}"?)` : ''}; it would not be sent.`,
-      `The fields are ${REQUEST_FIELDS.join(', ')}; a field the provider takes under its own name goes in extra, e.g. extra: { ${JSON.stringify(key)}: ... }.`,
+      `unknown request field "${unknown.key}"${unknown.didYouMean}; it would not be sent.`,
+      `The fields are ${REQUEST_FIELDS.join(', ')}; a field the provider takes under its own name goes in extra, e.g. extra: { ${JSON.stringify(unknown.key)}: ... }.`,
     );
   }
   const messages = (request as { messages?: unknown }).messages;
